@@ -1,0 +1,65 @@
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures::Stream;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{AdapterError, BackendEvent};
+
+/// A stream of normalised events. Dropping it cancels the upstream request.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<BackendEvent, AdapterError>> + Send>>;
+
+/// How a backend lets the model answer from an assistant prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContinuationMode {
+    /// vLLM / SGLang: `continue_final_message: true, add_generation_prompt: false`.
+    #[default]
+    ContinueFinalMessage,
+    /// llama.cpp server and others that continue a trailing assistant message.
+    Prefill,
+    /// No continuation: the session falls back to the policy's `on_brake`.
+    None,
+}
+
+/// How the kept reasoning is written into the assistant prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixFormat {
+    /// `<think>\n{reasoning}\n</think>\n\n`
+    #[default]
+    ThinkTags,
+    /// `{reasoning}\n</think>\n\n`: the chat template already opened `<think>`.
+    CloseOnly,
+}
+
+/// What the model should continue from after a brake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Continuation {
+    /// Reasoning kept up to the cut, followed by the brake statement.
+    pub reasoning: String,
+    /// `max_tokens` for the answer.
+    pub max_tokens: u32,
+}
+
+/// An inference backend.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Streams `request` (an OpenAI chat request body; unknown keys kept).
+    async fn stream(&self, request: Map<String, Value>) -> Result<EventStream, AdapterError>;
+
+    /// Streams the answer to `request` continued from the assistant prefix
+    /// built from `continuation`. Errors with `Unsupported` where the backend
+    /// has no continuation.
+    async fn continue_answer(
+        &self,
+        request: Map<String, Value>,
+        continuation: Continuation,
+    ) -> Result<EventStream, AdapterError>;
+
+    fn continuation_mode(&self) -> ContinuationMode;
+
+    /// The backend's `GET /models` body.
+    async fn models(&self) -> Result<Value, AdapterError>;
+}

@@ -1,0 +1,17 @@
+//! Backends behind one trait.
+//!
+//! Every backend turns a chat request into a stream of [`BackendEvent`]s in
+//! which reasoning is always a `Reasoning` event, however the engine sent it
+//! (`delta.reasoning`, `delta.reasoning_content`, or `<think>` inline), and
+//! can run a continuation: answer from an assistant prefix that holds the
+//! reasoning kept up to a brake.
+#![forbid(unsafe_code)]
+
+mod backend;
+mod error;
+mod event;
+pub mod openai;
+
+pub use backend::{Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
+pub use error::{AdapterError, Fault};
+pub use event::{BackendEvent, Usage};

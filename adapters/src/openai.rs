@@ -1,0 +1,1 @@
+//! The `openai` adapter: any OpenAI-compatible server over HTTP.

@@ -1,0 +1,27 @@
+//! The brain of selfbrake: pure, synchronous overthinking detection.
+//!
+//! A [`Monitor`] is fed reasoning text as it streams (`observe(delta)`, one
+//! call per generated token) and answers with a [`Verdict`]. It never does
+//! I/O, so the same code runs inside the proxy and in offline evaluation.
+//!
+//! ```
+//! use selfbrake_policies::{Monitor, RuleSpec, Verdict};
+//!
+//! let rules = vec![RuleSpec::Budget { max_reasoning_tokens: 3, min_tokens: 0 }];
+//! let mut monitor = Monitor::new(&rules).unwrap();
+//! assert!(matches!(monitor.observe("Let"), Verdict::Continue));
+//! assert!(matches!(monitor.observe(" me"), Verdict::Continue));
+//! assert!(matches!(monitor.observe(" think"), Verdict::Brake(_)));
+//! ```
+#![forbid(unsafe_code)]
+
+mod error;
+mod monitor;
+pub mod rules;
+mod spec;
+mod verdict;
+
+pub use error::PolicyError;
+pub use monitor::Monitor;
+pub use spec::RuleSpec;
+pub use verdict::{Brake, Verdict};

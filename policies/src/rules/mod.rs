@@ -1,0 +1,4 @@
+//! Overthinking rules, one file each.
+mod budget;
+
+pub use budget::Budget;
