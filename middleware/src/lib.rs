@@ -1,1 +1,22 @@
-//! selfbrake
+//! selfbrake: a proxy that stops reasoning models from overthinking.
+//!
+//! It sits in front of any OpenAI-compatible backend, streams the model's
+//! reasoning through a policy [`Monitor`](selfbrake_policies::Monitor), cuts
+//! the generation when the policy brakes, has the model answer from the
+//! reasoning it kept, and rewrites the response so the client sees one
+//! ordinary completion.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod layer;
+pub mod rewrite;
+pub mod server;
+pub mod session;
+pub mod tenant;
+
+pub use error::ProxyError;
+pub use gateway::Gateway;
+pub use layer::BrakeLayer;
+pub use server::{router, AppState};

@@ -1,1 +1,0 @@
-//! The `openai` adapter: any OpenAI-compatible server over HTTP.

@@ -1,0 +1,54 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod serve;
+
+/// A proxy that stops reasoning models from overthinking.
+#[derive(Parser)]
+#[command(name = "selfbrake", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy.
+    Serve {
+        /// Config file (TOML).
+        #[arg(long, env = "SELFBRAKE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Listen address; overrides `server.listen`.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Log as JSON lines.
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Validate a config file as the server would; exit 1 on any error.
+    CheckConfig { file: PathBuf },
+    /// Print the `sha256:<hex>` form of an API key, for `tenants.*.api_keys`.
+    HashKey { key: String },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config, listen, json_logs } => serve::run(config, listen, json_logs),
+        Command::CheckConfig { file } => return check::run(&file),
+        Command::HashKey { key } => {
+            println!("{}", selfbrake::tenant::hash_key(&key));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,77 @@
+use std::time::Duration;
+
+use selfbrake_adapters::openai::OpenAiConfig;
+use selfbrake_adapters::{ContinuationMode, PrefixFormat};
+use serde::Deserialize;
+
+/// A named backend (`[backends.NAME]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BackendConfig {
+    /// Any OpenAI-compatible server over HTTP.
+    Openai(OpenAiBackendConfig),
+    /// The embedded mistral.rs engine.
+    Mistralrs(MistralrsBackendConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAiBackendConfig {
+    pub base_url: String,
+    /// Environment variable holding the upstream API key: credentials never live in the file.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default)]
+    pub continuation: ContinuationMode,
+    #[serde(default)]
+    pub prefix_format: PrefixFormat,
+    #[serde(default = "default_connect_ms")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "default_first_byte_ms")]
+    pub first_byte_timeout_ms: u64,
+    #[serde(default = "default_idle_ms")]
+    pub idle_timeout_ms: u64,
+    #[serde(default = "default_max_stream_ms")]
+    pub max_stream_ms: u64,
+}
+
+fn default_connect_ms() -> u64 {
+    10_000
+}
+fn default_first_byte_ms() -> u64 {
+    60_000
+}
+fn default_idle_ms() -> u64 {
+    60_000
+}
+fn default_max_stream_ms() -> u64 {
+    30 * 60_000
+}
+
+impl OpenAiBackendConfig {
+    /// The adapter's config; reads the API key from the environment.
+    pub fn adapter_config(&self) -> OpenAiConfig {
+        OpenAiConfig {
+            base_url: self.base_url.clone(),
+            api_key: self
+                .api_key_env
+                .as_ref()
+                .and_then(|var| std::env::var(var).ok()),
+            continuation: self.continuation,
+            prefix_format: self.prefix_format,
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            first_byte_timeout: Duration::from_millis(self.first_byte_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            max_stream: Duration::from_millis(self.max_stream_ms),
+            ..OpenAiConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MistralrsBackendConfig {
+    pub gguf: String,
+    #[serde(default)]
+    pub think_prefill: bool,
+}

@@ -1,0 +1,43 @@
+use selfbrake_policies::RuleSpec;
+use serde::Deserialize;
+
+/// The shipped default policy, used when a config names none.
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../../../examples/policies/default.toml");
+
+/// What to do after a brake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBrake {
+    /// Ask the backend to answer from the kept reasoning.
+    #[default]
+    Continue,
+    /// Answer with the last candidate answer the monitor saw.
+    Extract,
+    /// End with the reasoning only.
+    Stop,
+}
+
+/// A named policy (`[policies.NAME]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Braking prompt, injected as (or prepended to) the system message.
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    #[serde(default = "default_statement")]
+    pub brake_statement: String,
+    #[serde(default = "default_answer_max_tokens")]
+    pub answer_max_tokens: u32,
+    #[serde(default)]
+    pub on_brake: OnBrake,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+fn default_statement() -> String {
+    "Wait, I've verified my answer. No need to continue thinking.".into()
+}
+
+fn default_answer_max_tokens() -> u32 {
+    512
+}

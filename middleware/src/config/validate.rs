@@ -1,0 +1,155 @@
+use std::collections::HashMap;
+use std::fmt;
+
+use super::{BackendConfig, Config};
+
+/// One problem in a config, with the path of the offending key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigIssue {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn from_config_error(err: &config::ConfigError) -> Self {
+        let text = err.to_string();
+        // The config crate appends ` for key `a.b`` or ` in <origin>`; keep the key when it has one.
+        let path = text
+            .split("for key `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or("")
+            .to_string();
+        Self::new(path, text)
+    }
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl Config {
+    /// Everything a running server would refuse, each with its key path.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            issues.push(ConfigIssue::new(
+                "server.listen",
+                format!("`{}` is not an address like 127.0.0.1:8787", self.server.listen),
+            ));
+        }
+        if self.server.max_body_bytes == 0 {
+            issues.push(ConfigIssue::new("server.max_body_bytes", "must be at least 1"));
+        }
+        for (name, backend) in &self.backends {
+            if let BackendConfig::Openai(b) = backend {
+                if !(b.base_url.starts_with("http://") || b.base_url.starts_with("https://")) {
+                    issues.push(ConfigIssue::new(
+                        format!("backends.{name}.base_url"),
+                        "must start with http:// or https://",
+                    ));
+                }
+                for (key, value) in [
+                    ("connect_timeout_ms", b.connect_timeout_ms),
+                    ("first_byte_timeout_ms", b.first_byte_timeout_ms),
+                    ("idle_timeout_ms", b.idle_timeout_ms),
+                    ("max_stream_ms", b.max_stream_ms),
+                ] {
+                    if value == 0 {
+                        issues.push(ConfigIssue::new(
+                            format!("backends.{name}.{key}"),
+                            "must be at least 1",
+                        ));
+                    }
+                }
+            }
+        }
+        for (name, policy) in &self.policies {
+            if policy.answer_max_tokens == 0 {
+                issues.push(ConfigIssue::new(
+                    format!("policies.{name}.answer_max_tokens"),
+                    "must be at least 1",
+                ));
+            }
+            for (i, rule) in policy.rules.iter().enumerate() {
+                if let Err(e) = rule.validate(&format!("policies.{name}.rules[{i}]")) {
+                    issues.push(ConfigIssue::new("", e.to_string()));
+                }
+            }
+        }
+        self.validate_tenants(&mut issues);
+        issues
+    }
+
+    fn validate_tenants(&self, issues: &mut Vec<ConfigIssue>) {
+        if self.tenants.is_empty() && self.backends.len() > 1 && !self.backends.contains_key("default") {
+            issues.push(ConfigIssue::new(
+                "tenants",
+                "several backends and no tenants: add a tenant, or name one backend `default`",
+            ));
+        }
+        let mut seen_keys: HashMap<&str, &str> = HashMap::new();
+        let mut anonymous = Vec::new();
+        for (name, tenant) in &self.tenants {
+            if !self.backends.contains_key(&tenant.backend) {
+                issues.push(ConfigIssue::new(
+                    format!("tenants.{name}.backend"),
+                    format!("no backend named `{}`", tenant.backend),
+                ));
+            }
+            for (key, policy) in std::iter::once(("policy".to_string(), &tenant.policy)).chain(
+                tenant
+                    .allowed_policies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("allowed_policies[{i}]"), p)),
+            ) {
+                if !self.policies.contains_key(policy) {
+                    issues.push(ConfigIssue::new(
+                        format!("tenants.{name}.{key}"),
+                        format!("no policy named `{policy}`"),
+                    ));
+                }
+            }
+            for (i, key) in tenant.api_keys.iter().enumerate() {
+                let path = format!("tenants.{name}.api_keys[{i}]");
+                match key.strip_prefix("sha256:") {
+                    Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        if let Some(other) = seen_keys.insert(key.as_str(), name.as_str()) {
+                            issues.push(ConfigIssue::new(
+                                path,
+                                format!("the same key is also given to tenant `{other}`"),
+                            ));
+                        }
+                    }
+                    _ => issues.push(ConfigIssue::new(
+                        path,
+                        "must be `sha256:<64 hex digits>` (see `selfbrake hash-key KEY`)",
+                    )),
+                }
+            }
+            if tenant.anonymous {
+                anonymous.push(name.as_str());
+            }
+        }
+        if anonymous.len() > 1 {
+            issues.push(ConfigIssue::new(
+                "tenants",
+                format!("only one tenant may be anonymous, found {}", anonymous.join(", ")),
+            ));
+        }
+    }
+}

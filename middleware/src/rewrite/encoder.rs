@@ -1,0 +1,169 @@
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use crate::config::ReasoningField;
+use crate::session::{SessionEvent, Summary};
+
+/// Turns session events into the client's SSE stream: one completion, one id.
+///
+/// The JSON around each delta is rendered once per stream, so the per-token
+/// cost is escaping the delta text and nothing else.
+#[derive(Debug)]
+pub struct SseEncoder {
+    reasoning_field: ReasoningField,
+    fallback_model: String,
+    head: Option<Head>,
+}
+
+#[derive(Debug)]
+struct Head {
+    /// `data: {"id":..,"object":..,"created":..,"model":..,"choices":[{"index":0,"delta":`
+    choice_prefix: String,
+    /// `data: {"id":..,"object":..,"created":..,"model":..`
+    chunk_prefix: String,
+}
+
+const CHOICE_SUFFIX: &str = ",\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+
+impl SseEncoder {
+    pub fn new(reasoning_field: ReasoningField, model: Option<&str>) -> Self {
+        Self {
+            reasoning_field,
+            fallback_model: model.unwrap_or("unknown").to_string(),
+            head: None,
+        }
+    }
+
+    /// The bytes the client gets for `event`.
+    pub fn encode(&mut self, event: SessionEvent) -> Bytes {
+        let mut out = String::new();
+        if let SessionEvent::Meta { id, model, created } = &event {
+            if self.head.is_none() {
+                self.open(&mut out, id, model, *created);
+            }
+            return Bytes::from(out);
+        }
+        if self.head.is_none() && !matches!(event, SessionEvent::Failed(_)) {
+            let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let id = format!("chatcmpl-sb{created:x}{:x}", std::process::id());
+            let model = self.fallback_model.clone();
+            self.open(&mut out, &id, &model, created);
+        }
+        match event {
+            SessionEvent::Meta { .. } => {}
+            SessionEvent::Reasoning(text) => {
+                let escaped = escape(&text);
+                match self.reasoning_field {
+                    ReasoningField::ReasoningContent => self.delta(&mut out, &[("reasoning_content", &escaped)]),
+                    ReasoningField::Reasoning => self.delta(&mut out, &[("reasoning", &escaped)]),
+                    ReasoningField::Both => {
+                        self.delta(&mut out, &[("reasoning", &escaped), ("reasoning_content", &escaped)])
+                    }
+                }
+            }
+            SessionEvent::Content(text) => self.delta(&mut out, &[("content", &escape(&text))]),
+            SessionEvent::ToolCall(call) => {
+                self.delta(&mut out, &[("tool_calls", &format!("[{call}]"))])
+            }
+            SessionEvent::Extra(fields) => {
+                let head = self.head.as_ref().expect("opened above");
+                let _ = write!(out, "{}{}{CHOICE_SUFFIX}", head.choice_prefix, Value::Object(fields));
+            }
+            SessionEvent::End(summary) => self.end(&mut out, &summary),
+            SessionEvent::Failed(error) => {
+                tracing::warn!(error = %error, "stream failed after the response started");
+                let _ = write!(out, "data: {}\n\ndata: [DONE]\n\n", error.body());
+            }
+        }
+        Bytes::from(out)
+    }
+
+    fn open(&mut self, out: &mut String, id: &str, model: &str, created: u64) {
+        let chunk_prefix = format!(
+            "data: {{\"id\":{},\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{}",
+            escape(id),
+            escape(model)
+        );
+        let choice_prefix = format!("{chunk_prefix},\"choices\":[{{\"index\":0,\"delta\":");
+        let _ = write!(out, "{choice_prefix}{{\"role\":\"assistant\",\"content\":\"\"}}{CHOICE_SUFFIX}");
+        self.head = Some(Head { choice_prefix, chunk_prefix });
+    }
+
+    fn delta(&self, out: &mut String, fields: &[(&str, &str)]) {
+        let head = self.head.as_ref().expect("opened before any delta");
+        out.push_str(&head.choice_prefix);
+        for (i, (key, value)) in fields.iter().enumerate() {
+            out.push(if i == 0 { '{' } else { ',' });
+            let _ = write!(out, "\"{key}\":{value}");
+        }
+        out.push('}');
+        out.push_str(CHOICE_SUFFIX);
+    }
+
+    fn end(&self, out: &mut String, summary: &Summary) {
+        let head = self.head.as_ref().expect("opened before the end");
+        let _ = write!(
+            out,
+            "{}{{}},\"logprobs\":null,\"finish_reason\":{}}}]}}\n\n",
+            head.choice_prefix,
+            escape(&summary.finish_reason)
+        );
+        let _ = write!(
+            out,
+            "{},\"choices\":[],\"usage\":{},\"selfbrake\":{}}}\n\ndata: [DONE]\n\n",
+            head.chunk_prefix,
+            usage_json(summary),
+            serde_json::to_string(&summary.report).unwrap_or_else(|_| "null".into())
+        );
+    }
+}
+
+/// OpenAI's usage object, with `completion_tokens_details.reasoning_tokens`.
+pub(crate) fn usage_json(summary: &Summary) -> Value {
+    let u = &summary.usage;
+    json!({
+        "prompt_tokens": u.prompt_tokens,
+        "completion_tokens": u.completion_tokens,
+        "total_tokens": u.total_tokens,
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens.unwrap_or(0)},
+    })
+}
+
+fn escape(text: &str) -> String {
+    Value::String(text.to_string()).to_string()
+}
+
+/// Merges streamed `tool_calls` deltas (by `index`) into whole calls.
+pub(crate) fn merge_tool_call(calls: &mut Vec<Map<String, Value>>, delta: Value) {
+    let Value::Object(delta) = delta else { return };
+    let index = delta.get("index").and_then(Value::as_u64).unwrap_or(calls.len() as u64) as usize;
+    while calls.len() <= index {
+        calls.push(Map::new());
+    }
+    let call = &mut calls[index];
+    for (key, value) in delta {
+        match (key.as_str(), value) {
+            ("index", _) => {}
+            ("function", Value::Object(function)) => {
+                let target = call
+                    .entry("function")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(target) = target else { continue };
+                for (fk, fv) in function {
+                    match (target.get_mut(&fk), fv) {
+                        (Some(Value::String(existing)), Value::String(more)) => existing.push_str(&more),
+                        (_, v) => {
+                            target.insert(fk, v);
+                        }
+                    }
+                }
+            }
+            (_, value) => {
+                call.insert(key, value);
+            }
+        }
+    }
+}

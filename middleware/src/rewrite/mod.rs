@@ -1,0 +1,8 @@
+//! Request and response rewriting: what the client sends in, what it sees out.
+mod complete;
+mod encoder;
+mod request;
+
+pub use complete::CompletionBuilder;
+pub use encoder::SseEncoder;
+pub use request::ChatRequest;

@@ -1,0 +1,54 @@
+use selfbrake_adapters::Usage;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ProxyError;
+
+/// What the session tells the response encoder.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// Identity of the completion, from the first upstream chunk.
+    Meta { id: String, model: String, created: u64 },
+    Reasoning(String),
+    Content(String),
+    ToolCall(Value),
+    Extra(Map<String, Value>),
+    /// The last event of a successful session.
+    End(Summary),
+    /// The session failed after the response started; nothing follows.
+    Failed(ProxyError),
+}
+
+/// How the session ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub finish_reason: String,
+    pub usage: Usage,
+    pub report: BrakeReport,
+}
+
+/// Where the answer the client got came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// The model answered in its own first generation (no brake).
+    Model,
+    /// The model answered in the continuation after a brake.
+    Continuation,
+    /// The monitor's last candidate answer (`on_brake = "extract"`, or a failed continuation).
+    Extracted,
+    /// No answer (`on_brake = "stop"`, or nothing to extract).
+    None,
+}
+
+/// The `selfbrake` object of every response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrakeReport {
+    pub braked: bool,
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+    pub policy: String,
+    pub reasoning_tokens: u64,
+    pub answer_tokens: u64,
+    pub answer_source: AnswerSource,
+}
