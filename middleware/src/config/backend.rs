@@ -25,6 +25,10 @@ pub struct OpenAiBackendConfig {
     pub continuation: ContinuationMode,
     #[serde(default)]
     pub prefix_format: PrefixFormat,
+    /// The chat template opens `<think>` itself and the server has no
+    /// reasoning parser: content is reasoning until `</think>`.
+    #[serde(default)]
+    pub assume_open_think: bool,
     #[serde(default = "default_connect_ms")]
     pub connect_timeout_ms: u64,
     #[serde(default = "default_first_byte_ms")]
@@ -59,6 +63,7 @@ impl OpenAiBackendConfig {
                 .and_then(|var| std::env::var(var).ok()),
             continuation: self.continuation,
             prefix_format: self.prefix_format,
+            assume_open_think: self.assume_open_think,
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             first_byte_timeout: Duration::from_millis(self.first_byte_timeout_ms),
             idle_timeout: Duration::from_millis(self.idle_timeout_ms),
