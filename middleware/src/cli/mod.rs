@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod eval;
 mod serve;
 
 /// A proxy that stops reasoning models from overthinking.
@@ -28,6 +29,24 @@ enum Command {
         #[arg(long)]
         json_logs: bool,
     },
+    /// Replay recorded reasoning traces through a policy and report the savings.
+    Eval {
+        /// JSONL traces: {"id","source","question","reasoning","answer","final","gold"} a line.
+        #[arg(long)]
+        traces: PathBuf,
+        /// Config whose policies to use; without it, the shipped default policy.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Policy name (default: `default`).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also write one JSON row per trace here.
+        #[arg(long)]
+        per_trace: Option<PathBuf>,
+    },
     /// Validate a config file as the server would; exit 1 on any error.
     CheckConfig { file: PathBuf },
     /// Print the `sha256:<hex>` form of an API key, for `tenants.*.api_keys`.
@@ -38,6 +57,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config, listen, json_logs } => serve::run(config, listen, json_logs),
+        Command::Eval { traces, config, policy, json, per_trace } => eval::run(eval::EvalArgs {
+            traces,
+            config,
+            policy,
+            json,
+            per_trace,
+        }),
         Command::CheckConfig { file } => return check::run(&file),
         Command::HashKey { key } => {
             println!("{}", selfbrake::tenant::hash_key(&key));
