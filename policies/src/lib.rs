@@ -15,13 +15,17 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod defaults;
 mod error;
+pub mod eval;
 mod monitor;
 pub mod rules;
 mod spec;
+pub mod text;
 mod verdict;
 
+pub use defaults::default_rules;
 pub use error::PolicyError;
 pub use monitor::Monitor;
-pub use spec::RuleSpec;
+pub use spec::{AnswerForm, RuleSpec};
 pub use verdict::{Brake, Verdict};

@@ -1,30 +1,52 @@
-use crate::rules::Budget;
+use crate::rules::{self, Ctx, Detector};
+use crate::text::{Event, Scanner, Strength};
 use crate::{Brake, PolicyError, RuleSpec, Verdict};
 
+#[derive(Debug)]
+struct Armed {
+    kind: &'static str,
+    min_tokens: u64,
+    detector: Box<dyn Detector>,
+    /// A reason that came before `min_tokens`; it fires once they are reached.
+    deferred: Option<String>,
+}
+
 /// Watches one reasoning stream and decides when to brake.
+///
+/// Rules compose as any-of: the first rule to fire brakes. After a brake the
+/// monitor is latched and repeats the same verdict, so a caller that keeps
+/// feeding (the tail of a delta, a late chunk) sees a stable answer.
 #[derive(Debug)]
 pub struct Monitor {
-    budgets: Vec<(Budget, u64)>,
+    rules: Vec<Armed>,
+    scanner: Scanner,
     tokens: u64,
     answer: Option<String>,
+    answer_strength: Option<Strength>,
+    brake: Option<Brake>,
+    cut_chars: Option<u64>,
 }
 
 impl Monitor {
     pub fn new(rules: &[RuleSpec]) -> Result<Self, PolicyError> {
-        let mut budgets = Vec::new();
+        let mut armed = Vec::with_capacity(rules.len());
         for (i, rule) in rules.iter().enumerate() {
             rule.validate(&format!("rules[{i}]"))?;
-            match rule {
-                RuleSpec::Budget {
-                    max_reasoning_tokens,
-                    min_tokens,
-                } => budgets.push((Budget::new(*max_reasoning_tokens), *min_tokens)),
-            }
+            armed.push(Armed {
+                kind: rule.kind(),
+                min_tokens: rule.min_tokens(),
+                detector: rules::build(rule),
+                deferred: None,
+            });
         }
         Ok(Self {
-            budgets,
+            rules: armed,
+            scanner: Scanner::new(),
             tokens: 0,
             answer: None,
+            answer_strength: None,
+            brake: None,
+            cut_chars: None,
         })
     }
 
@@ -34,25 +56,91 @@ impl Monitor {
     }
 
     /// Feeds a delta that holds `tokens` generated tokens.
-    pub fn observe_tokens(&mut self, _delta: &str, tokens: u32) -> Verdict {
+    pub fn observe_tokens(&mut self, delta: &str, tokens: u32) -> Verdict {
+        if let Some(b) = &self.brake {
+            return Verdict::Brake(b.clone());
+        }
         self.tokens += u64::from(tokens);
-        for (budget, min_tokens) in &self.budgets {
-            if self.tokens < *min_tokens {
-                continue;
+        let Self {
+            rules,
+            scanner,
+            tokens: total,
+            answer,
+            answer_strength,
+            ..
+        } = self;
+        let mut fired: Option<(&'static str, String)> = None;
+        for c in delta.chars() {
+            let step = scanner.step();
+            let mut emit = |ev: Event<'_>| {
+                if let Event::Candidate(cand) = &ev {
+                    if answer_strength.is_none_or(|s| cand.strength >= s || s == Strength::Equation)
+                    {
+                        *answer = Some(cand.raw.clone());
+                        *answer_strength = Some(cand.strength);
+                    }
+                }
+                let ctx = Ctx {
+                    tokens: *total,
+                    step: if matches!(ev, Event::Step(_)) {
+                        step + 1
+                    } else {
+                        step
+                    },
+                };
+                for r in rules.iter_mut() {
+                    if let Some(reason) = r.detector.on_event(&ev, &ctx) {
+                        if fired.is_none() && ctx.tokens >= r.min_tokens {
+                            fired = Some((r.kind, reason));
+                        } else if r.deferred.is_none() {
+                            r.deferred = Some(reason);
+                        }
+                    }
+                }
+            };
+            scanner.push(c, &mut emit);
+            if fired.is_some() {
+                break;
             }
-            if let Some(reason) = budget.check(self.tokens) {
-                return Verdict::Brake(Brake {
-                    rule: "budget",
+        }
+        if fired.is_none() {
+            let ctx = Ctx {
+                tokens: *total,
+                step: scanner.step(),
+            };
+            for r in rules.iter_mut() {
+                let reason = r.detector.on_tokens(tokens, &ctx).or_else(|| {
+                    (ctx.tokens >= r.min_tokens)
+                        .then(|| r.deferred.take())
+                        .flatten()
+                });
+                if let Some(reason) = reason {
+                    if ctx.tokens >= r.min_tokens {
+                        fired = Some((r.kind, reason));
+                        break;
+                    }
+                }
+            }
+        }
+        match fired {
+            Some((rule, reason)) => {
+                let brake = Brake {
+                    rule,
                     reason,
                     answer: self.answer.clone(),
                     tokens: self.tokens,
-                });
+                };
+                self.cut_chars = Some(self.scanner.chars());
+                self.brake = Some(brake.clone());
+                Verdict::Brake(brake)
             }
+            None => Verdict::Continue,
         }
-        Verdict::Continue
     }
 
-    /// The latest candidate answer seen in the reasoning, as written.
+    /// The latest candidate answer seen in the reasoning, as written. A
+    /// stated or boxed answer is not displaced by a later `= X` equation,
+    /// which is more often an intermediate result.
     pub fn answer(&self) -> Option<&str> {
         self.answer.as_deref()
     }
@@ -60,5 +148,17 @@ impl Monitor {
     /// Reasoning tokens observed so far.
     pub fn tokens(&self) -> u64 {
         self.tokens
+    }
+
+    /// Characters of reasoning consumed when the brake fired: the text-driven
+    /// rules fire inside a delta, at the character that completed the answer
+    /// or step, and this does not depend on how the text was split.
+    pub fn cut_chars(&self) -> Option<u64> {
+        self.cut_chars
+    }
+
+    /// Whether the monitor has braked.
+    pub fn braked(&self) -> Option<&Brake> {
+        self.brake.as_ref()
     }
 }

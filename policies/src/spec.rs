@@ -1,8 +1,14 @@
 use serde::{Deserialize, Serialize};
 
+use crate::text::Strength;
 use crate::PolicyError;
 
 /// One rule of a policy, as written in config (`{ kind = "budget", ... }`).
+///
+/// Every rule takes `min_tokens`: it may not fire before that many reasoning
+/// tokens, so a short, easy problem is never cut by a heuristic tuned on long
+/// ones. A rule whose condition holds earlier fires as soon as the minimum is
+/// reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RuleSpec {
@@ -12,6 +18,128 @@ pub enum RuleSpec {
         #[serde(default)]
         min_tokens: u64,
     },
+    /// The same normalised answer stated in `repeats` separate steps: the
+    /// foundation solution plus `repeats - 1` evolution solutions that agree.
+    Convergence {
+        /// Steps that must state the answer (default 2).
+        #[serde(default = "defaults::repeats")]
+        repeats: u32,
+        /// Weakest answer form that counts (default `equation`: a sentence
+        /// ending `= X.`; `stated` adds "the answer is X" and
+        /// "**Final Answer**"; `boxed` only `\boxed{X}`).
+        #[serde(default = "defaults::form")]
+        form: AnswerForm,
+        /// Require a verification marker ("wait", "let me check", ...)
+        /// between two counted statements (default true): a re-check that
+        /// agrees, not the same number carried along.
+        #[serde(default = "defaults::verified")]
+        verified: bool,
+        #[serde(default)]
+        min_tokens: u64,
+    },
+    /// Marker density κ (marker tokens / tokens) over the last `window`
+    /// tokens above `threshold`: the model keeps hesitating.
+    Markers {
+        /// Default 0.06: four times the average density on dev traces.
+        #[serde(default = "defaults::kappa")]
+        threshold: f64,
+        /// Default 256 tokens.
+        #[serde(default = "defaults::window")]
+        window: u32,
+        /// Default 512 tokens.
+        #[serde(default = "defaults::markers_min")]
+        min_tokens: u64,
+    },
+    /// SBT's overthink score β·κ + (1−β)(1−η) above `tau`, with η = steps up
+    /// to the first candidate answer / steps so far.
+    Overthink {
+        /// Default 0.1 (SBT).
+        #[serde(default = "defaults::beta")]
+        beta: f64,
+        /// Default 0.2 (SBT).
+        #[serde(default = "defaults::tau")]
+        tau: f64,
+        /// Weakest answer form that sets the foundation step (default
+        /// `stated`).
+        #[serde(default = "defaults::stated")]
+        form: AnswerForm,
+        /// Steps after the foundation before the score may fire (default 2).
+        #[serde(default = "defaults::min_steps")]
+        min_steps_after: u32,
+        #[serde(default)]
+        min_tokens: u64,
+    },
+    /// The same `ngram` words repeated `repeats` times: a generation loop.
+    Repetition {
+        /// Default 16 words.
+        #[serde(default = "defaults::ngram")]
+        ngram: u32,
+        /// Default 4 occurrences.
+        #[serde(default = "defaults::loop_repeats")]
+        repeats: u32,
+        #[serde(default)]
+        min_tokens: u64,
+    },
+}
+
+/// Answer forms, weakest first; see [`Strength`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerForm {
+    Equation,
+    Stated,
+    Boxed,
+}
+
+impl AnswerForm {
+    pub(crate) fn strength(self) -> Strength {
+        match self {
+            AnswerForm::Equation => Strength::Equation,
+            AnswerForm::Stated => Strength::Stated,
+            AnswerForm::Boxed => Strength::Boxed,
+        }
+    }
+}
+
+/// Documented defaults, one function per serde default.
+pub(crate) mod defaults {
+    use super::AnswerForm;
+    pub fn repeats() -> u32 {
+        2
+    }
+    pub fn form() -> AnswerForm {
+        AnswerForm::Equation
+    }
+    pub fn stated() -> AnswerForm {
+        AnswerForm::Stated
+    }
+    pub fn verified() -> bool {
+        true
+    }
+    pub fn kappa() -> f64 {
+        0.06
+    }
+    pub fn window() -> u32 {
+        256
+    }
+    pub fn markers_min() -> u64 {
+        512
+    }
+    pub fn beta() -> f64 {
+        0.1
+    }
+    pub fn tau() -> f64 {
+        0.2
+    }
+    pub fn min_steps() -> u32 {
+        2
+    }
+    pub fn ngram() -> u32 {
+        16
+    }
+    pub fn loop_repeats() -> u32 {
+        4
+    }
 }
 
 impl RuleSpec {
@@ -19,20 +147,96 @@ impl RuleSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             RuleSpec::Budget { .. } => "budget",
+            RuleSpec::Convergence { .. } => "convergence",
+            RuleSpec::Markers { .. } => "markers",
+            RuleSpec::Overthink { .. } => "overthink",
+            RuleSpec::Repetition { .. } => "repetition",
+        }
+    }
+
+    /// Tokens before which this rule may not fire.
+    pub fn min_tokens(&self) -> u64 {
+        match self {
+            RuleSpec::Budget { min_tokens, .. }
+            | RuleSpec::Convergence { min_tokens, .. }
+            | RuleSpec::Markers { min_tokens, .. }
+            | RuleSpec::Overthink { min_tokens, .. }
+            | RuleSpec::Repetition { min_tokens, .. } => *min_tokens,
         }
     }
 
     /// Checks parameter ranges; `path` prefixes the key names in errors.
     pub fn validate(&self, path: &str) -> Result<(), PolicyError> {
-        match self {
+        let bad = |key: &str, message: &str| {
+            Err(PolicyError::InvalidParameter {
+                path: format!("{path}.{key}"),
+                message: message.into(),
+            })
+        };
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        match *self {
             RuleSpec::Budget {
-                max_reasoning_tokens,
+                max_reasoning_tokens: 0,
                 ..
-            } if *max_reasoning_tokens == 0 => Err(PolicyError::InvalidParameter {
-                path: format!("{path}.max_reasoning_tokens"),
-                message: "must be at least 1".into(),
-            }),
+            } => bad("max_reasoning_tokens", "must be at least 1"),
+            RuleSpec::Convergence { repeats, .. } if !(1..=64).contains(&repeats) => {
+                bad("repeats", "must be between 1 and 64")
+            }
+            RuleSpec::Markers { threshold, .. } if !(threshold > 0.0 && threshold <= 1.0) => {
+                bad("threshold", "must be in (0, 1]")
+            }
+            RuleSpec::Markers { window, .. } if !(8..=65_536).contains(&window) => {
+                bad("window", "must be between 8 and 65536 tokens")
+            }
+            RuleSpec::Overthink { beta, .. } if !unit(beta) => bad("beta", "must be in [0, 1]"),
+            RuleSpec::Overthink { tau, .. } if !(tau > 0.0 && tau < 1.0) => {
+                bad("tau", "must be in (0, 1)")
+            }
+            RuleSpec::Repetition { ngram, .. } if !(2..=256).contains(&ngram) => {
+                bad("ngram", "must be between 2 and 256 words")
+            }
+            RuleSpec::Repetition { repeats, .. } if !(2..=64).contains(&repeats) => {
+                bad("repeats", "must be between 2 and 64")
+            }
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_convergence_config_parses_with_defaults() {
+        let r: RuleSpec = serde_json::from_str(r#"{"kind":"convergence","repeats":3}"#).unwrap();
+        assert_eq!(
+            r,
+            RuleSpec::Convergence {
+                repeats: 3,
+                form: AnswerForm::Equation,
+                verified: true,
+                min_tokens: 0
+            }
+        );
+        assert!(serde_json::from_str::<RuleSpec>(r#"{"kind":"convergence","repeat":3}"#).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_key_path() {
+        let r = RuleSpec::Convergence {
+            repeats: 0,
+            form: AnswerForm::Stated,
+            verified: false,
+            min_tokens: 0,
+        };
+        let e = r.validate("rules[1]").unwrap_err();
+        assert_eq!(e.to_string(), "rules[1].repeats: must be between 1 and 64");
+        let m: RuleSpec = serde_json::from_str(r#"{"kind":"markers","threshold":2.0}"#).unwrap();
+        assert!(m
+            .validate("r")
+            .unwrap_err()
+            .to_string()
+            .starts_with("r.threshold"));
     }
 }

@@ -1,3 +1,5 @@
+use super::{Ctx, Detector};
+
 /// Stops reasoning that exceeds a token budget: the s1 / Qwen3 hard cap.
 #[derive(Debug, Clone)]
 pub struct Budget {
@@ -19,5 +21,11 @@ impl Budget {
                 self.max_reasoning_tokens
             )
         })
+    }
+}
+
+impl Detector for Budget {
+    fn on_tokens(&mut self, _tokens: u32, ctx: &Ctx) -> Option<String> {
+        self.check(ctx.tokens)
     }
 }

@@ -1,4 +1,66 @@
-//! Overthinking rules, one file each.
+//! Overthinking rules, one file each, behind the [`Detector`] trait.
 mod budget;
+mod convergence;
+mod markers;
+mod overthink;
+mod repetition;
 
 pub use budget::Budget;
+pub use convergence::Convergence;
+pub use markers::Markers;
+pub use overthink::Overthink;
+pub use repetition::Repetition;
+
+use crate::text::Event;
+use crate::RuleSpec;
+
+/// Where the stream stands when a rule is asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ctx {
+    /// Reasoning tokens observed, including the current delta.
+    pub tokens: u64,
+    /// Index of the current step.
+    pub step: u32,
+}
+
+/// A rule fed by the scanner's events and by token counts.
+///
+/// Both hooks return a reason when the rule wants to brake. Text events are
+/// delivered at the exact character where they complete, so text-driven
+/// rules brake at the same position however the text is split into deltas.
+pub trait Detector: Send + std::fmt::Debug {
+    fn on_event(&mut self, _event: &Event<'_>, _ctx: &Ctx) -> Option<String> {
+        None
+    }
+    /// Called once per delta, after its text, with the tokens it held.
+    fn on_tokens(&mut self, _tokens: u32, _ctx: &Ctx) -> Option<String> {
+        None
+    }
+}
+
+/// Builds the detector for a validated spec.
+pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
+    match *spec {
+        RuleSpec::Budget {
+            max_reasoning_tokens,
+            ..
+        } => Box::new(Budget::new(max_reasoning_tokens)),
+        RuleSpec::Convergence {
+            repeats,
+            form,
+            verified,
+            ..
+        } => Box::new(Convergence::new(repeats, form.strength(), verified)),
+        RuleSpec::Markers {
+            threshold, window, ..
+        } => Box::new(Markers::new(threshold, window)),
+        RuleSpec::Overthink {
+            beta,
+            tau,
+            form,
+            min_steps_after,
+            ..
+        } => Box::new(Overthink::new(beta, tau, form.strength(), min_steps_after)),
+        RuleSpec::Repetition { ngram, repeats, .. } => Box::new(Repetition::new(ngram, repeats)),
+    }
+}

@@ -1,0 +1,104 @@
+use super::{Ctx, Detector};
+use crate::text::{Event, Strength};
+
+/// Answers remembered at once; older ones are forgotten first. A trace that
+/// wanders through more distinct answers than this has not converged.
+const TRACKED: usize = 32;
+
+#[derive(Debug, Clone)]
+struct Seen {
+    normalized: String,
+    steps: u32,
+    last_step: u32,
+    /// Verification markers seen up to the last counted statement.
+    verifications_at: u64,
+    age: u64,
+}
+
+/// Brakes once the same answer has been reached in `repeats` separate steps
+/// (optionally with a verification between them): SBT keeps the foundation
+/// solution and one evolution solution, and this is the moment the second
+/// one agrees with the first.
+#[derive(Debug, Clone)]
+pub struct Convergence {
+    repeats: u32,
+    min: Strength,
+    verified: bool,
+    verifications: u64,
+    seen: Vec<Seen>,
+    clock: u64,
+}
+
+impl Convergence {
+    pub fn new(repeats: u32, min: Strength, verified: bool) -> Self {
+        Self {
+            repeats,
+            min,
+            verified,
+            verifications: 0,
+            seen: Vec::new(),
+            clock: 0,
+        }
+    }
+
+    fn statement(&mut self, normalized: &str, raw: &str, step: u32) -> Option<String> {
+        self.clock += 1;
+        let (verifications, verified, clock) = (self.verifications, self.verified, self.clock);
+        let entry = match self
+            .seen
+            .iter_mut()
+            .position(|s| s.normalized == normalized)
+        {
+            Some(i) => &mut self.seen[i],
+            None => {
+                if self.seen.len() == TRACKED {
+                    let oldest = (0..self.seen.len())
+                        .min_by_key(|&i| self.seen[i].age)
+                        .unwrap_or(0);
+                    self.seen.swap_remove(oldest);
+                }
+                self.seen.push(Seen {
+                    normalized: normalized.to_string(),
+                    steps: 1,
+                    last_step: step,
+                    verifications_at: verifications,
+                    age: clock,
+                });
+                return (self.repeats <= 1).then(|| format!("answer {raw} reached"));
+            }
+        };
+        entry.age = clock;
+        if entry.last_step == step || (verified && verifications <= entry.verifications_at) {
+            return None;
+        }
+        entry.steps += 1;
+        entry.last_step = step;
+        entry.verifications_at = verifications;
+        (entry.steps >= self.repeats).then(|| {
+            format!(
+                "answer {raw} reached in {} separate steps{}",
+                entry.steps,
+                if verified {
+                    " with a re-check between"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
+}
+
+impl Detector for Convergence {
+    fn on_event(&mut self, event: &Event<'_>, ctx: &Ctx) -> Option<String> {
+        match event {
+            Event::Marker(hit) if hit.verification => {
+                self.verifications += 1;
+                None
+            }
+            Event::Candidate(c) if c.strength >= self.min => {
+                self.statement(&c.normalized, &c.raw, ctx.step)
+            }
+            _ => None,
+        }
+    }
+}

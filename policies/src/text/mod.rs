@@ -1,0 +1,10 @@
+//! Text machinery shared by the rules: segmentation, answers, markers.
+pub mod answer;
+pub mod markers;
+pub mod normalize;
+pub mod scanner;
+
+pub use answer::{AnswerExtractor, Candidate, Strength};
+pub use markers::{MarkerHit, MarkerMatcher, MARKERS};
+pub use normalize::{normalize, same_answer};
+pub use scanner::{Event, Scanner};
