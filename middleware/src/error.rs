@@ -26,6 +26,12 @@ pub enum ProxyError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A tenant limit was reached; retry after the given time.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// The upstream failed, timed out, or refused the request.
     #[error(transparent)]
     Upstream(#[from] AdapterError),
@@ -52,6 +58,7 @@ impl ProxyError {
             ProxyError::Forbidden(_) => StatusCode::FORBIDDEN,
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProxyError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::Upstream(e) => match (e.fault(), e) {
                 (Fault::Client, AdapterError::Status { status, .. }) => {
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
@@ -73,6 +80,7 @@ impl ProxyError {
             ProxyError::Unauthorized => "authentication_error",
             ProxyError::Forbidden(_) => "permission_error",
             ProxyError::NotFound(_) | ProxyError::MethodNotAllowed => "invalid_request_error",
+            ProxyError::RateLimited { .. } => "rate_limit_error",
             ProxyError::Upstream(e) => match e.fault() {
                 Fault::Client => "invalid_request_error",
                 Fault::Timeout => "upstream_timeout",
@@ -91,6 +99,7 @@ impl ProxyError {
             ProxyError::Forbidden(_) => "forbidden",
             ProxyError::NotFound(_) => "not_found",
             ProxyError::MethodNotAllowed => "method_not_allowed",
+            ProxyError::RateLimited { .. } => "rate_limit_exceeded",
             ProxyError::Upstream(e) => match e {
                 AdapterError::Connect(_) => "upstream_unreachable",
                 AdapterError::Timeout(_) => "upstream_timeout",
@@ -144,6 +153,13 @@ impl IntoResponse for ProxyError {
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request refused");
         }
-        (status, axum::Json(self.body())).into_response()
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if let ProxyError::RateLimited { retry_after, .. } = &self {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }

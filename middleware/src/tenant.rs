@@ -13,6 +13,9 @@ pub struct Tenant {
     pub backend: String,
     pub policy: String,
     pub allowed_policies: Vec<String>,
+    pub max_concurrent_requests: Option<u32>,
+    pub requests_per_minute: Option<u32>,
+    pub max_reasoning_tokens: Option<u64>,
 }
 
 /// `sha256:<hex>`, the only form in which a key is stored.
@@ -36,6 +39,9 @@ impl Tenant {
             backend: cfg.backend.clone(),
             policy: cfg.policy.clone(),
             allowed_policies: cfg.allowed_policies.clone(),
+            max_concurrent_requests: cfg.max_concurrent_requests,
+            requests_per_minute: cfg.requests_per_minute,
+            max_reasoning_tokens: cfg.max_reasoning_tokens,
         }
     }
 
@@ -72,6 +78,9 @@ impl Tenants {
                 backend,
                 policy: "default".into(),
                 allowed_policies: config.policies.keys().cloned().collect(),
+                max_concurrent_requests: None,
+                requests_per_minute: None,
+                max_reasoning_tokens: None,
             });
         }
         Self { tenants }

@@ -22,10 +22,27 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> 
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
         tracing::info!(listen = %listener.local_addr()?, config = %path.display(), "selfbrake serving");
-        let app = router(AppState::new(gateway));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let state = AppState::new(gateway);
+        let _watcher = selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone())
+            .context("watching the config file")?;
+        let app = router(state);
+        let grace = std::time::Duration::from_millis(config.server.shutdown_grace_ms);
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(());
+        });
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; closing the remaining streams"),
+        }
         Ok(())
     })
 }

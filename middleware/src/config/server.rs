@@ -20,6 +20,8 @@ pub struct ServerConfig {
     /// Request bodies above this get 413.
     pub max_body_bytes: usize,
     pub reasoning_field: ReasoningField,
+    /// After SIGTERM, streams in flight get this long to finish.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +30,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8787".into(),
             max_body_bytes: 4 * 1024 * 1024,
             reasoning_field: ReasoningField::default(),
+            shutdown_grace_ms: 30_000,
         }
     }
 }

@@ -15,4 +15,13 @@ pub struct TenantConfig {
     /// Other policies a request may pick with `x-selfbrake-policy`.
     #[serde(default)]
     pub allowed_policies: Vec<String>,
+    /// Chat requests of this tenant in flight at once; more get 429.
+    #[serde(default)]
+    pub max_concurrent_requests: Option<u32>,
+    /// Chat requests per minute; more get 429 with `Retry-After`.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    /// Reasoning is braked here whatever the policy or the client asks.
+    #[serde(default)]
+    pub max_reasoning_tokens: Option<u64>,
 }

@@ -141,6 +141,15 @@ impl Config {
                     )),
                 }
             }
+            for (key, value) in [
+                ("max_concurrent_requests", tenant.max_concurrent_requests.map(u64::from)),
+                ("requests_per_minute", tenant.requests_per_minute.map(u64::from)),
+                ("max_reasoning_tokens", tenant.max_reasoning_tokens),
+            ] {
+                if value == Some(0) {
+                    issues.push(ConfigIssue::new(format!("tenants.{name}.{key}"), "must be at least 1"));
+                }
+            }
             if tenant.anonymous {
                 anonymous.push(name.as_str());
             }

@@ -2,6 +2,7 @@
 mod body;
 mod chat;
 mod models;
+mod observe;
 mod router;
 mod state;
 
