@@ -5,7 +5,7 @@
 //! (cautious, default, aggressive and the naive baselines); with it, the
 //! given JSON rule list. `--rows` also prints one JSON line per trace.
 use selfbrake_policies::eval::{evaluate, parse_traces};
-use selfbrake_policies::{default_rules, RuleSpec};
+use selfbrake_policies::{aggressive_rules, cautious_rules, default_rules, RuleSpec};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -60,20 +60,32 @@ fn main() {
 fn curve() -> Vec<(String, Vec<RuleSpec>)> {
     let parse = |s: &str| serde_json::from_str::<Vec<RuleSpec>>(s).expect("valid rule list");
     vec![
+        ("cautious".into(), cautious_rules()),
         ("default".into(), default_rules()),
+        ("aggressive".into(), aggressive_rules()),
         (
-            "convergence x2 (unverified)".into(),
-            parse(r#"[{"kind":"convergence","repeats":2,"verified":false}]"#),
+            "baseline: same number x2".into(),
+            parse(
+                r#"[{"kind":"convergence","repeats":2,"verified":false,"conclusions":false,"reset_on_operand":false}]"#,
+            ),
         ),
         (
-            "convergence x3 (unverified)".into(),
-            parse(r#"[{"kind":"convergence","repeats":3,"verified":false}]"#),
+            "baseline: same number x3".into(),
+            parse(
+                r#"[{"kind":"convergence","repeats":3,"verified":false,"conclusions":false,"reset_on_operand":false}]"#,
+            ),
         ),
         (
-            "convergence x2 stated".into(),
-            parse(r#"[{"kind":"convergence","repeats":2,"form":"stated"}]"#),
+            "baseline: re-check confirms".into(),
+            parse(
+                r#"[{"kind":"convergence","repeats":2,"verified":true,"openers_only":true,"conclusions":false,"reset_on_operand":false}]"#,
+            ),
         ),
-        ("overthink (SBT)".into(), parse(r#"[{"kind":"overthink"}]"#)),
-        ("markers".into(), parse(r#"[{"kind":"markers"}]"#)),
+        ("overthink alone".into(), parse(r#"[{"kind":"overthink"}]"#)),
+        ("markers alone".into(), parse(r#"[{"kind":"markers"}]"#)),
+        (
+            "convergence stated x2 alone".into(),
+            parse(r#"[{"kind":"convergence","form":"stated"}]"#),
+        ),
     ]
 }

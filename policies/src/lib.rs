@@ -24,7 +24,7 @@ mod spec;
 pub mod text;
 mod verdict;
 
-pub use defaults::default_rules;
+pub use defaults::{aggressive_rules, cautious_rules, default_rules};
 pub use error::PolicyError;
 pub use monitor::Monitor;
 pub use spec::{AnswerForm, RuleSpec};

@@ -34,16 +34,31 @@ pub enum RuleSpec {
         /// agrees, not the same number carried along.
         #[serde(default = "defaults::verified")]
         verified: bool,
+        /// Count only each step's conclusion, its last answer, when the step
+        /// ends (default true): a re-check restates intermediate results on
+        /// its way, but ends on the answer it checked. The brake then falls
+        /// on the blank line after the agreeing step.
+        #[serde(default = "defaults::conclusions")]
+        conclusions: bool,
+        /// Forget an answer's count when the value is then computed with
+        /// ("117 + 126"), the mark of an intermediate result (default true).
+        #[serde(default = "defaults::reset_on_operand")]
+        reset_on_operand: bool,
+        /// Count only verification markers in the first sentence of a step,
+        /// where SBT's evolution solutions open (default false).
+        #[serde(default)]
+        openers_only: bool,
         #[serde(default)]
         min_tokens: u64,
     },
     /// Marker density κ (marker tokens / tokens) over the last `window`
     /// tokens above `threshold`: the model keeps hesitating.
     Markers {
-        /// Default 0.06: four times the average density on dev traces.
+        /// Default 0.04 (marker tokens per token): about three times the
+        /// average density of the dev traces.
         #[serde(default = "defaults::kappa")]
         threshold: f64,
-        /// Default 256 tokens.
+        /// Default 512 tokens.
         #[serde(default = "defaults::window")]
         window: u32,
         /// Default 512 tokens.
@@ -71,10 +86,10 @@ pub enum RuleSpec {
     },
     /// The same `ngram` words repeated `repeats` times: a generation loop.
     Repetition {
-        /// Default 16 words.
+        /// Default 32 words.
         #[serde(default = "defaults::ngram")]
         ngram: u32,
-        /// Default 4 occurrences.
+        /// Default 5 occurrences; no dev trace comes close.
         #[serde(default = "defaults::loop_repeats")]
         repeats: u32,
         #[serde(default)]
@@ -116,11 +131,17 @@ pub(crate) mod defaults {
     pub fn verified() -> bool {
         true
     }
+    pub fn conclusions() -> bool {
+        true
+    }
+    pub fn reset_on_operand() -> bool {
+        true
+    }
     pub fn kappa() -> f64 {
-        0.06
+        0.04
     }
     pub fn window() -> u32 {
-        256
+        512
     }
     pub fn markers_min() -> u64 {
         512
@@ -135,10 +156,10 @@ pub(crate) mod defaults {
         2
     }
     pub fn ngram() -> u32 {
-        16
+        32
     }
     pub fn loop_repeats() -> u32 {
-        4
+        5
     }
 }
 
@@ -216,6 +237,9 @@ mod tests {
                 repeats: 3,
                 form: AnswerForm::Equation,
                 verified: true,
+                conclusions: true,
+                reset_on_operand: true,
+                openers_only: false,
                 min_tokens: 0
             }
         );
@@ -228,6 +252,9 @@ mod tests {
             repeats: 0,
             form: AnswerForm::Stated,
             verified: false,
+            conclusions: true,
+            reset_on_operand: true,
+            openers_only: false,
             min_tokens: 0,
         };
         let e = r.validate("rules[1]").unwrap_err();

@@ -15,6 +15,15 @@ struct Seen {
     age: u64,
 }
 
+/// The refinements of [`Convergence`] beyond SBT's definition.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvergenceOpts {
+    /// Forget an answer's count when the value is used as an operand.
+    pub reset_on_operand: bool,
+    /// Count only verification markers that open a step.
+    pub openers_only: bool,
+}
+
 /// Brakes once the same answer has been reached in `repeats` separate steps
 /// (optionally with a verification between them): SBT keeps the foundation
 /// solution and one evolution solution, and this is the moment the second
@@ -24,17 +33,32 @@ pub struct Convergence {
     repeats: u32,
     min: Strength,
     verified: bool,
+    conclusions: bool,
+    reset_on_operand: bool,
+    openers_only: bool,
+    /// The latest counted-strength candidate of the current step.
+    pending: Option<(String, String)>,
     verifications: u64,
     seen: Vec<Seen>,
     clock: u64,
 }
 
 impl Convergence {
-    pub fn new(repeats: u32, min: Strength, verified: bool) -> Self {
+    pub fn new(
+        repeats: u32,
+        min: Strength,
+        verified: bool,
+        conclusions: bool,
+        opts: ConvergenceOpts,
+    ) -> Self {
         Self {
             repeats,
             min,
             verified,
+            conclusions,
+            reset_on_operand: opts.reset_on_operand,
+            pending: None,
+            openers_only: opts.openers_only,
             verifications: 0,
             seen: Vec::new(),
             clock: 0,
@@ -91,12 +115,30 @@ impl Convergence {
 impl Detector for Convergence {
     fn on_event(&mut self, event: &Event<'_>, ctx: &Ctx) -> Option<String> {
         match event {
-            Event::Marker(hit) if hit.verification => {
+            Event::Marker(hit) if hit.verification && (hit.opening || !self.openers_only) => {
                 self.verifications += 1;
                 None
             }
             Event::Candidate(c) if c.strength >= self.min => {
-                self.statement(&c.normalized, &c.raw, ctx.step)
+                if self.conclusions {
+                    self.pending = Some((c.normalized.clone(), c.raw.clone()));
+                    None
+                } else {
+                    self.statement(&c.normalized, &c.raw, ctx.step)
+                }
+            }
+            Event::Operand(n) if self.reset_on_operand => {
+                if let Some(e) = self.seen.iter_mut().find(|s| s.normalized == *n) {
+                    e.steps = 0;
+                }
+                if self.pending.as_ref().is_some_and(|(p, _)| p == n) {
+                    self.pending = None;
+                }
+                None
+            }
+            Event::StepEnd(step) => {
+                let (normalized, raw) = self.pending.take()?;
+                self.statement(&normalized, &raw, *step)
             }
             _ => None,
         }

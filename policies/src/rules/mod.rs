@@ -6,7 +6,7 @@ mod overthink;
 mod repetition;
 
 pub use budget::Budget;
-pub use convergence::Convergence;
+pub use convergence::{Convergence, ConvergenceOpts};
 pub use markers::Markers;
 pub use overthink::Overthink;
 pub use repetition::Repetition;
@@ -49,8 +49,20 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             repeats,
             form,
             verified,
+            conclusions,
+            reset_on_operand,
+            openers_only,
             ..
-        } => Box::new(Convergence::new(repeats, form.strength(), verified)),
+        } => Box::new(Convergence::new(
+            repeats,
+            form.strength(),
+            verified,
+            conclusions,
+            ConvergenceOpts {
+                reset_on_operand,
+                openers_only,
+            },
+        )),
         RuleSpec::Markers {
             threshold, window, ..
         } => Box::new(Markers::new(threshold, window)),

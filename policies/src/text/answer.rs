@@ -10,7 +10,7 @@ use super::normalize::normalize;
 /// How explicitly the reasoning committed to an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Strength {
-    /// A sentence ending `= X.`: often an intermediate result.
+    /// A sentence ending `= X.` or "is X.": often an intermediate result.
     Equation,
     /// "the answer is X", "**Final Answer** X".
     Stated,
@@ -102,7 +102,12 @@ fn stated(rest: &str) -> Option<Candidate> {
         .trim()
         .trim_end_matches(['.', '*', ' ', '!', '?', ':'])
         .trim();
-    if ans.is_empty() || ans.len() > MAX_STATED || ans.ends_with(" of") {
+    let math = ans.contains(|c: char| c.is_ascii_digit() || c == '\\' || c == '$');
+    if ans.is_empty()
+        || ans.len() > MAX_STATED
+        || ans.ends_with(" of")
+        || (!math && ans.split_whitespace().count() > 3)
+    {
         return None;
     }
     make(ans, Strength::Stated)
@@ -140,8 +145,8 @@ fn clause_end(s: &str) -> usize {
 /// `... = X.`: a short right-hand side that ends the sentence.
 fn equation(seg: &str) -> Option<Candidate> {
     let body = seg.strip_suffix('.')?;
-    let at = body.rfind('=')?;
-    let rhs = body[at + 1..]
+    let at = rhs_start(body)?;
+    let rhs = body[at..]
         .trim()
         .trim_end_matches(['$', ' '])
         .trim_end_matches("\\)")
@@ -153,6 +158,17 @@ fn equation(seg: &str) -> Option<Candidate> {
         return None;
     }
     make(rhs, Strength::Equation)
+}
+
+/// Where the right-hand side of the last `=` (or a verb of equality:
+/// "is", "equals", "gives", "get") starts.
+fn rhs_start(body: &str) -> Option<usize> {
+    let eq = body.rfind('=').map(|i| i + 1);
+    let verb = [" is ", " equals ", " gives ", " get ", " be "]
+        .iter()
+        .filter_map(|v| body.rfind(v).map(|i| i + v.len()))
+        .max();
+    eq.max(verb)
 }
 
 /// Content of the last complete `\boxed{...}` / `\fbox{...}` in `s`.
@@ -254,5 +270,98 @@ mod tests {
         );
         assert_eq!(one("So 9 x 60 = 540 and more"), None);
         assert_eq!(one("Then x = y."), None);
+        assert_eq!(one("So 9 x 60 is 540.").unwrap().0, "540");
+        assert_eq!(one("The total is 540 meters.").unwrap().0, "540 meters");
+    }
+}
+
+/// Numbers used as operands in `segment` ("117 + 126", "9 times 60"),
+/// reported in the canonical integer/decimal form [`normalize`] gives plain
+/// numbers. A value that is computed with is an intermediate result, not
+/// the answer. Does not allocate unless an operand is found.
+pub fn operands(segment: &str, mut found: impl FnMut(&str)) {
+    let b = segment.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit()
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len()
+            && (b[i].is_ascii_digit()
+                || ((b[i] == b',' || b[i] == b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        if i < b.len() && b[i].is_ascii_alphabetic() && !is_op_word(&segment[i..]) {
+            continue;
+        }
+        if is_operator_after(&segment[i..]) || is_operator_before(&segment[..start]) {
+            let num = &segment[start..i];
+            if num.contains([',', '.']) {
+                let mut s: String = num.chars().filter(|&c| c != ',').collect();
+                if s.contains('.') {
+                    while s.ends_with('0') {
+                        s.pop();
+                    }
+                    if s.ends_with('.') {
+                        s.pop();
+                    }
+                }
+                found(&s);
+            } else {
+                found(num.trim_start_matches('0'));
+            }
+        }
+    }
+}
+
+fn is_op_word(s: &str) -> bool {
+    ["times", "x ", "divided", "multiplied", "plus", "minus"]
+        .iter()
+        .any(|w| s.starts_with(w))
+}
+
+fn is_operator_after(s: &str) -> bool {
+    let t = s.trim_start_matches([' ', '$']);
+    t.starts_with(['+', '-', '*', '/', '×', '÷', '−'])
+        || t.starts_with("\\times")
+        || t.starts_with("\\cdot")
+        || t.starts_with("\\div")
+        || is_op_word(t)
+}
+
+fn is_operator_before(s: &str) -> bool {
+    let t = s.trim_end_matches([' ', '$', '(']);
+    t.ends_with(['+', '*', '/', '×', '÷'])
+        || t.ends_with("\\times")
+        || t.ends_with("\\cdot")
+        || t.ends_with(" times")
+        || t.ends_with(" x")
+        || t.ends_with(" by")
+        || t.ends_with(" plus")
+        || t.ends_with(" minus")
+        || t.ends_with(" of")
+}
+
+#[cfg(test)]
+mod operand_tests {
+    use super::operands;
+
+    fn all(s: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        operands(s, |n| v.push(n.to_string()));
+        v
+    }
+
+    #[test]
+    fn operands_are_numbers_computed_with() {
+        assert_eq!(all("Then 117 + 126 = 243."), ["117", "126"]);
+        assert_eq!(all("9 times 60 is 540."), ["9", "60"]);
+        assert_eq!(all("So the answer is 45 miles."), Vec::<String>::new());
+        assert_eq!(all("1,150 x 50 = 57,500"), ["1150", "50"]);
     }
 }

@@ -77,6 +77,9 @@ pub struct MarkerHit {
     /// Whether the phrase is one of SBT's markers (counted in κ); the extra
     /// verification phrases are not.
     pub sbt: bool,
+    /// Whether it stands in the first sentence of a step, where SBT's
+    /// evolution solutions announce themselves; set by the scanner.
+    pub opening: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +131,7 @@ impl MarkerMatcher {
                     words: p.split(' ').count() as u32,
                     verification: VERIFICATION.contains(p),
                     sbt: MARKERS.contains(p),
+                    opening: false,
                 },
             })
             .collect();

@@ -34,7 +34,7 @@ pub fn normalize(raw: &str) -> String {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let compact = choice_letter(&compact).unwrap_or(compact);
     match rational(&compact) {
-        Some((n, d)) if d == 1 => n.to_string(),
+        Some((n, 1)) => n.to_string(),
         Some((n, d)) => format!("{n}/{d}"),
         None => compact,
     }
@@ -72,10 +72,7 @@ fn unwrap_commands(s: &str) -> String {
     for cmd in [
         "\\text", "\\textbf", "\\mathrm", "\\mathbf", "\\mbox", "\\boxed", "\\textit",
     ] {
-        loop {
-            let Some(at) = find_command(&out, cmd) else {
-                break;
-            };
+        while let Some(at) = find_command(&out, cmd) {
             let open = at + cmd.len();
             let rest = &out[open..];
             let skip = rest.len() - rest.trim_start().len();

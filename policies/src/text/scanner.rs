@@ -15,12 +15,16 @@ pub const SEGMENT_CAP: usize = 1024;
 /// Something the rules may react to.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// A blank line closed the current step (its 0-based index).
+    StepEnd(u32),
     /// A new step (text after a blank line) started; its 0-based index.
     Step(u32),
     Marker(MarkerHit),
     /// A word ended; its case-folded hash (for loop detection).
     Word(u64),
     Candidate(&'a Candidate),
+    /// A number used as an operand (canonical form): an intermediate value.
+    Operand(&'a str),
 }
 
 /// Incremental text segmenter and event source.
@@ -41,6 +45,7 @@ pub struct Scanner {
     in_word: bool,
     chars: u64,
     last: Option<Candidate>,
+    segments_in_step: u32,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -73,7 +78,8 @@ impl Scanner {
         } else {
             c.is_alphanumeric()
         };
-        if let Some(hit) = self.markers.push_char(c, is_word) {
+        if let Some(mut hit) = self.markers.push_char(c, is_word) {
+            hit.opening = self.segments_in_step == 0;
             emit(Event::Marker(hit));
         }
         if is_word {
@@ -89,8 +95,9 @@ impl Scanner {
 
         if c == '\n' {
             self.end_segment(emit);
-            if self.line_blank && self.started {
+            if self.line_blank && self.started && !self.step_pending {
                 self.step_pending = true;
+                emit(Event::StepEnd(self.step));
             }
             self.line_blank = true;
             self.depth = 0;
@@ -103,6 +110,7 @@ impl Scanner {
             if self.step_pending {
                 self.step_pending = false;
                 self.step += 1;
+                self.segments_in_step = 0;
                 emit(Event::Step(self.step));
             }
             self.started = true;
@@ -145,7 +153,9 @@ impl Scanner {
             self.segment.clear();
             return;
         }
+        self.segments_in_step += 1;
         let found = self.extractor.segment(&self.segment);
+        super::answer::operands(&self.segment, |n| emit(Event::Operand(n)));
         self.segment.clear();
         if let Some(c) = found {
             self.last = Some(c);
