@@ -1,0 +1,125 @@
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use pin_project_lite::pin_project;
+use tracing::Span;
+
+use crate::limits::Admission;
+use crate::metrics::{BrakeLabels, Metrics, TenantLabels};
+use crate::session::SessionEvent;
+
+/// Who a request belongs to, for its metrics.
+pub struct RequestTags {
+    pub tenant: String,
+    pub policy: String,
+}
+
+pin_project! {
+    /// Wraps a session's events on their way to the client: records metrics,
+    /// measures the proxy's own time (the time spent inside `poll_next` and
+    /// the encoder: waiting for the upstream or the client happens between
+    /// polls and is not counted), keeps the request's tracing span and its
+    /// concurrency slot for as long as the response lives.
+    pub struct Observed<S, F> {
+        #[pin]
+        inner: S,
+        encode: F,
+        metrics: Metrics,
+        tags: RequestTags,
+        span: Span,
+        busy: Duration,
+        outcome: Option<&'static str>,
+        _admission: Admission,
+    }
+
+    impl<S, F> PinnedDrop for Observed<S, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let _entered = this.span.enter();
+            this.metrics.streams_in_flight.dec();
+            this.metrics.overhead.observe(this.busy.as_secs_f64());
+            if this.outcome.is_none() {
+                tracing::info!("client went away; upstream request cancelled");
+                this.metrics.request(&this.tags.tenant, &this.tags.policy, "cancelled");
+            }
+        }
+    }
+}
+
+impl<S, F> Observed<S, F> {
+    pub fn new(inner: S, encode: F, metrics: Metrics, tags: RequestTags, admission: Admission, setup: Duration) -> Self {
+        metrics.streams_in_flight.inc();
+        Self {
+            inner,
+            encode,
+            metrics,
+            tags,
+            span: Span::current(),
+            busy: setup,
+            outcome: None,
+            _admission: admission,
+        }
+    }
+}
+
+impl<S, F, T> Stream for Observed<S, F>
+where
+    S: Stream<Item = SessionEvent>,
+    F: FnMut(SessionEvent) -> T,
+{
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let started = Instant::now();
+        let polled = this.inner.poll_next(cx);
+        let out = match polled {
+            Poll::Ready(Some(event)) => {
+                if this.outcome.is_none() {
+                    record(this.metrics, this.tags, this.outcome, &event);
+                }
+                Poll::Ready(Some((this.encode)(event)))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        };
+        *this.busy += started.elapsed();
+        out
+    }
+}
+
+fn record(metrics: &Metrics, tags: &RequestTags, outcome: &mut Option<&'static str>, event: &SessionEvent) {
+    match event {
+        SessionEvent::End(summary) => {
+            let report = &summary.report;
+            let tenant = TenantLabels { tenant: tags.tenant.clone() };
+            metrics.reasoning_tokens.get_or_create(&tenant).inc_by(report.reasoning_tokens);
+            metrics.answer_tokens.get_or_create(&tenant).inc_by(report.answer_tokens);
+            if let Some(rule) = &report.rule {
+                metrics
+                    .brakes
+                    .get_or_create(&BrakeLabels { tenant: tags.tenant.clone(), rule: rule.clone() })
+                    .inc();
+            }
+            let kind = if report.braked { "braked" } else { "completed" };
+            metrics.request(&tags.tenant, &tags.policy, kind);
+            tracing::info!(
+                braked = report.braked,
+                rule = report.rule.as_deref().unwrap_or(""),
+                reasoning_tokens = report.reasoning_tokens,
+                answer_tokens = report.answer_tokens,
+                "request done"
+            );
+            *outcome = Some(kind);
+        }
+        SessionEvent::Failed(error) => {
+            tracing::warn!(error = %error, "request failed mid-stream");
+            metrics.request(&tags.tenant, &tags.policy, "failed");
+            *outcome = Some("failed");
+        }
+        _ => {}
+    }
+}
