@@ -5,7 +5,11 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackendEvent {
     /// Identity of the upstream completion (from its first chunk).
-    Meta { id: String, model: String, created: u64 },
+    Meta {
+        id: String,
+        model: String,
+        created: u64,
+    },
     /// Reasoning text, with any `<think>` tags removed.
     Reasoning(String),
     /// Answer text.

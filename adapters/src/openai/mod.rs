@@ -1,0 +1,238 @@
+//! The `openai` adapter: any OpenAI-compatible server over HTTP (vLLM,
+//! SGLang, llama.cpp server, ...).
+//!
+//! `stream` POSTs `{base_url}/chat/completions` with the client's body
+//! (unknown keys kept), always with `"stream": true` and
+//! `"stream_options": {"include_usage": true}`. Errors:
+//! - connection refused / unreachable → `Connect`;
+//! - no response headers within `first_byte_timeout`, no body bytes within
+//!   `idle_timeout`, or the whole exchange longer than `max_stream` →
+//!   `Timeout`;
+//! - non-2xx → `Status` (body truncated to [`ERROR_BODY_LIMIT`] bytes);
+//! - bad SSE, invalid JSON in a data line, a line over `max_line_bytes`, an
+//!   in-stream error object → `Protocol`;
+//! - the body ends (or the connection breaks) before `data: [DONE]` →
+//!   `Closed`.
+//!
+//! After an error item the stream ends. The stream reads the response only
+//! when polled (no spawned task): dropping it closes the connection.
+//!
+//! Reasoning is normalised (see `normalise`): `delta.reasoning`,
+//! `delta.reasoning_content` and inline `<think>...</think>` all become
+//! `Reasoning` events. For templates that open `<think>` themselves, set
+//! `assume_open_think` (see `think`).
+
+mod normalise;
+mod request;
+mod sse;
+mod stream;
+mod think;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
+use normalise::Normaliser;
+
+pub use normalise::parse_usage;
+pub use request::{continuation_body, prefix, stream_body};
+pub use sse::{SseDecoder, SseError, SseEvent};
+pub use think::{Piece, ThinkSplitter};
+
+/// Bytes of an upstream error body kept in `AdapterError::Status`.
+pub const ERROR_BODY_LIMIT: usize = 8 * 1024;
+
+/// Settings of one OpenAI-compatible upstream.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// E.g. `http://127.0.0.1:8000/v1` (a trailing `/` is ignored).
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer`.
+    pub api_key: Option<String>,
+    pub continuation: ContinuationMode,
+    pub prefix_format: PrefixFormat,
+    /// Content is reasoning until `</think>` (templates that open `<think>`
+    /// in the prompt, on servers run without a reasoning parser).
+    pub assume_open_think: bool,
+    pub connect_timeout: Duration,
+    /// Until the response headers arrive (prefill of long prompts counts).
+    pub first_byte_timeout: Duration,
+    /// Between two body chunks.
+    pub idle_timeout: Duration,
+    /// The whole exchange, headers to `[DONE]`.
+    pub max_stream: Duration,
+    /// Longest SSE line accepted.
+    pub max_line_bytes: usize,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        OpenAiConfig {
+            base_url: "http://127.0.0.1:8000/v1".into(),
+            api_key: None,
+            continuation: ContinuationMode::default(),
+            prefix_format: PrefixFormat::default(),
+            assume_open_think: false,
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_stream: Duration::from_secs(30 * 60),
+            max_line_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// An OpenAI-compatible backend.
+#[derive(Debug, Clone)]
+pub struct OpenAiBackend {
+    cfg: OpenAiConfig,
+    client: reqwest::Client,
+    base: String,
+}
+
+impl OpenAiBackend {
+    pub fn new(cfg: OpenAiConfig) -> Result<Self, AdapterError> {
+        let base = cfg.base_url.trim_end_matches('/').to_string();
+        reqwest::Url::parse(&base)
+            .map_err(|e| AdapterError::Internal(format!("invalid base_url {base:?}: {e}")))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .build()
+            .map_err(|e| AdapterError::Internal(format!("http client: {e}")))?;
+        Ok(OpenAiBackend { cfg, client, base })
+    }
+
+    pub fn config(&self) -> &OpenAiConfig {
+        &self.cfg
+    }
+
+    fn with_auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cfg.api_key {
+            Some(key) => rb.bearer_auth(key),
+            None => rb,
+        }
+    }
+
+    async fn post_stream(
+        &self,
+        body: Map<String, Value>,
+        norm: Normaliser,
+    ) -> Result<EventStream, AdapterError> {
+        let start = tokio::time::Instant::now();
+        let url = format!("{}/chat/completions", self.base);
+        tracing::debug!(%url, "upstream chat request");
+        let rb = self.with_auth(self.client.post(&url).json(&body));
+        let first = self.cfg.first_byte_timeout.min(self.cfg.max_stream);
+        let resp = send(rb, first).await?;
+        let resp = check_status(resp, self.cfg.first_byte_timeout).await?;
+        let limits = stream::Limits {
+            idle: self.cfg.idle_timeout,
+            deadline: start + self.cfg.max_stream,
+            max_stream: self.cfg.max_stream,
+            max_line: self.cfg.max_line_bytes,
+        };
+        Ok(stream::events(resp, limits, norm))
+    }
+}
+
+#[async_trait]
+impl Backend for OpenAiBackend {
+    async fn stream(&self, request: Map<String, Value>) -> Result<EventStream, AdapterError> {
+        let norm = Normaliser::new(self.cfg.assume_open_think);
+        self.post_stream(stream_body(request), norm).await
+    }
+
+    async fn continue_answer(
+        &self,
+        request: Map<String, Value>,
+        continuation: Continuation,
+    ) -> Result<EventStream, AdapterError> {
+        let body = continuation_body(
+            request,
+            &continuation,
+            self.cfg.continuation,
+            self.cfg.prefix_format,
+        )?;
+        // The prefix closed `</think>`: content is the answer.
+        self.post_stream(body, Normaliser::new(false)).await
+    }
+
+    fn continuation_mode(&self) -> ContinuationMode {
+        self.cfg.continuation
+    }
+
+    async fn models(&self) -> Result<Value, AdapterError> {
+        let url = format!("{}/models", self.base);
+        let limit = self.cfg.first_byte_timeout;
+        let resp = send(self.with_auth(self.client.get(&url)), limit).await?;
+        let resp = check_status(resp, limit).await?;
+        let bytes = tokio::time::timeout(limit, resp.bytes())
+            .await
+            .map_err(|_| AdapterError::Timeout(format!("models body not read within {limit:?}")))?
+            .map_err(|e| AdapterError::Closed(error_text(&e)))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| AdapterError::Protocol(format!("models body is not JSON: {e}")))
+    }
+}
+
+async fn send(
+    rb: reqwest::RequestBuilder,
+    limit: Duration,
+) -> Result<reqwest::Response, AdapterError> {
+    match tokio::time::timeout(limit, rb.send()).await {
+        Err(_) => Err(AdapterError::Timeout(format!(
+            "no response headers within {limit:?}"
+        ))),
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) if e.is_connect() => Err(AdapterError::Connect(error_text(&e))),
+        Ok(Err(e)) if e.is_timeout() => Err(AdapterError::Timeout(error_text(&e))),
+        Ok(Err(e)) if e.is_builder() => Err(AdapterError::Internal(error_text(&e))),
+        Ok(Err(e)) => Err(AdapterError::Connect(error_text(&e))),
+    }
+}
+
+/// Passes 2xx through; reads (at most [`ERROR_BODY_LIMIT`] bytes of) the
+/// body of anything else into `Status`.
+async fn check_status(
+    mut resp: reqwest::Response,
+    limit: Duration,
+) -> Result<reqwest::Response, AdapterError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let mut body = Vec::new();
+    let read = async {
+        while body.len() < ERROR_BODY_LIMIT {
+            match resp.chunk().await {
+                Ok(Some(c)) => body.extend_from_slice(&c),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(limit, read).await;
+    body.truncate(ERROR_BODY_LIMIT);
+    let body = String::from_utf8_lossy(&body).into_owned();
+    tracing::debug!(
+        status = status.as_u16(),
+        "upstream returned an error status"
+    );
+    Err(AdapterError::Status {
+        status: status.as_u16(),
+        body,
+    })
+}
+
+/// A reqwest error with its source chain.
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}

@@ -1,0 +1,194 @@
+use serde_json::json;
+
+use super::*;
+
+fn chunk(delta: Value, finish: Value) -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 7, "model": "m",
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
+    })
+}
+
+fn usage_chunk() -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 7, "model": "m",
+        "choices": [],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14,
+                  "completion_tokens_details": {"reasoning_tokens": 6}}
+    })
+}
+
+fn run(assume_open: bool, chunks: Vec<Value>) -> Vec<BackendEvent> {
+    let mut n = Normaliser::new(assume_open);
+    let mut out = Vec::new();
+    for c in chunks {
+        out.extend(n.chunk(c).unwrap());
+    }
+    out.extend(n.finish());
+    out
+}
+
+/// (reasoning, content) concatenated, and the non-text events.
+fn texts(events: &[BackendEvent]) -> (String, String, Vec<BackendEvent>) {
+    let (mut r, mut c, mut other) = (String::new(), String::new(), Vec::new());
+    for e in events {
+        match e {
+            BackendEvent::Reasoning(s) => r.push_str(s),
+            BackendEvent::Content(s) => c.push_str(s),
+            e => other.push(e.clone()),
+        }
+    }
+    (r, c, other)
+}
+
+fn expected_other() -> Vec<BackendEvent> {
+    vec![
+        BackendEvent::Meta {
+            id: "chatcmpl-1".into(),
+            model: "m".into(),
+            created: 7,
+        },
+        BackendEvent::Finish("stop".into()),
+        BackendEvent::Usage(Usage {
+            prompt_tokens: 5,
+            completion_tokens: 9,
+            total_tokens: 14,
+            reasoning_tokens: Some(6),
+        }),
+    ]
+}
+
+fn field_form(key: &str) -> Vec<Value> {
+    vec![
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(json!({key: "Two plus"}), Value::Null),
+        chunk(json!({key: " two is 4."}), Value::Null),
+        chunk(json!({"content": "The answer"}), Value::Null),
+        chunk(json!({"content": " is 4."}), json!("stop")),
+        usage_chunk(),
+    ]
+}
+
+#[test]
+fn every_reasoning_form_normalises_alike() {
+    let want = (
+        "Two plus two is 4.".to_string(),
+        "The answer is 4.".to_string(),
+    );
+    let inline = vec![
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(json!({"content": "<thi"}), Value::Null),
+        chunk(json!({"content": "nk>Two plus"}), Value::Null),
+        chunk(json!({"content": " two is 4.</"}), Value::Null),
+        chunk(json!({"content": "think>The answer"}), Value::Null),
+        chunk(json!({"content": " is 4."}), json!("stop")),
+        usage_chunk(),
+    ];
+    let no_open = vec![
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(json!({"content": "Two plus two is 4."}), Value::Null),
+        chunk(json!({"content": "</think>The answer"}), Value::Null),
+        chunk(json!({"content": " is 4."}), json!("stop")),
+        usage_chunk(),
+    ];
+    for (assume, chunks) in [
+        (false, field_form("reasoning")),
+        (false, field_form("reasoning_content")),
+        (true, field_form("reasoning")),
+        (false, inline),
+        (true, no_open),
+    ] {
+        let (r, c, other) = texts(&run(assume, chunks));
+        assert_eq!((r, c), want);
+        assert_eq!(other, expected_other());
+    }
+}
+
+#[test]
+fn role_only_first_chunk_gives_only_meta() {
+    let mut n = Normaliser::new(false);
+    let ev = n
+        .chunk(chunk(
+            json!({"role": "assistant", "content": ""}),
+            Value::Null,
+        ))
+        .unwrap();
+    assert_eq!(ev.len(), 1);
+    assert!(matches!(ev[0], BackendEvent::Meta { .. }));
+    let ev = n
+        .chunk(chunk(json!({"role": "assistant"}), Value::Null))
+        .unwrap();
+    assert!(ev.is_empty());
+}
+
+#[test]
+fn tool_calls_and_extra_untouched() {
+    let call = json!({"index": 0, "id": "call_1", "type": "function",
+                      "function": {"name": "f", "arguments": "{\"a\":"}});
+    let mut n = Normaliser::new(false);
+    n.chunk(chunk(json!({"role": "assistant"}), Value::Null))
+        .unwrap();
+    let ev = n
+        .chunk(chunk(
+            json!({"tool_calls": [call.clone()], "refusal": null, "audio": {"x": 1}}),
+            Value::Null,
+        ))
+        .unwrap();
+    let mut extra = Map::new();
+    extra.insert("audio".into(), json!({"x": 1}));
+    assert_eq!(
+        ev,
+        vec![BackendEvent::ToolCall(call), BackendEvent::Extra(extra)]
+    );
+}
+
+#[test]
+fn finish_flushes_held_text_first() {
+    let mut n = Normaliser::new(false);
+    n.chunk(chunk(json!({"content": "a <"}), Value::Null))
+        .unwrap();
+    let ev = n
+        .chunk(chunk(json!({"content": ""}), json!("length")))
+        .unwrap();
+    let mut n2 = Normaliser::new(true);
+    let ev2 = n2
+        .chunk(chunk(json!({"content": "r </thi"}), json!("length")))
+        .unwrap();
+    assert_eq!(ev.last(), Some(&BackendEvent::Finish("length".into())));
+    assert_eq!(texts(&ev).1, "");
+    assert_eq!(texts(&ev2).0, "r </thi");
+    assert_eq!(ev2.last(), Some(&BackendEvent::Finish("length".into())));
+}
+
+#[test]
+fn protocol_errors() {
+    let mut n = Normaliser::new(false);
+    for bad in [
+        json!([1, 2]),
+        json!({"id": "x"}),
+        json!({"choices": {}}),
+        json!({"choices": [{"index": 0, "delta": {"content": 3}}]}),
+        json!({"error": {"message": "boom"}}),
+        json!({"object": "error", "message": "boom"}),
+    ] {
+        assert!(matches!(n.chunk(bad), Err(AdapterError::Protocol(_))));
+    }
+}
+
+#[test]
+fn usage_without_details_and_other_choices_ignored() {
+    let mut n = Normaliser::new(false);
+    let ev = n
+        .chunk(json!({"choices": [{"index": 1, "delta": {"content": "x"}}],
+                      "usage": {"prompt_tokens": 1, "completion_tokens": 2}}))
+        .unwrap();
+    assert_eq!(
+        ev[1..],
+        [BackendEvent::Usage(Usage {
+            prompt_tokens: 1,
+            completion_tokens: 2,
+            total_tokens: 3,
+            reasoning_tokens: None
+        })]
+    );
+}

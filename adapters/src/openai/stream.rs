@@ -1,0 +1,130 @@
+//! The response body → [`EventStream`], with idle and total time limits.
+//!
+//! The stream owns the HTTP response and reads it only when polled: no task
+//! is spawned, so dropping the stream drops the response, the connection
+//! closes, and the engine aborts the request. After an error item, or after
+//! `data: [DONE]`, the response is dropped at once and the stream ends.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use tokio::time::Instant;
+
+use super::normalise::Normaliser;
+use super::sse::SseDecoder;
+use crate::{AdapterError, BackendEvent, EventStream};
+
+type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type Item = Result<BackendEvent, AdapterError>;
+
+pub struct Limits {
+    pub idle: Duration,
+    pub deadline: Instant,
+    pub max_stream: Duration,
+    pub max_line: usize,
+}
+
+struct State {
+    body: Option<Body>,
+    decoder: SseDecoder,
+    norm: Normaliser,
+    pending: VecDeque<Item>,
+    limits: Limits,
+}
+
+/// Wraps a 2xx streaming response.
+pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> EventStream {
+    let state = State {
+        body: Some(Box::pin(resp.bytes_stream())),
+        decoder: SseDecoder::new(limits.max_line),
+        norm,
+        pending: VecDeque::new(),
+        limits,
+    };
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(item) = st.pending.pop_front() {
+                return Some((item, st));
+            }
+            st.body.as_ref()?;
+            st.step().await;
+        }
+    }))
+}
+
+impl State {
+    /// Reads one body chunk; queues what it yields. Drops the body when the
+    /// stream is over.
+    async fn step(&mut self) {
+        let Some(body) = self.body.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= self.limits.deadline {
+            return self.fail(self.max_stream_error());
+        }
+        let idle = self.limits.idle;
+        let wait = idle.min(self.limits.deadline - now);
+        let next = tokio::time::timeout(wait, body.next()).await;
+        match next {
+            Err(_) if wait < idle => self.fail(self.max_stream_error()),
+            Err(_) => self.fail(AdapterError::Timeout(format!(
+                "no data from upstream for {idle:?}"
+            ))),
+            Ok(None) => self.fail(AdapterError::Closed(
+                "body ended without `data: [DONE]`".into(),
+            )),
+            Ok(Some(Err(e))) if e.is_timeout() => {
+                self.fail(AdapterError::Timeout(super::error_text(&e)))
+            }
+            Ok(Some(Err(e))) => self.fail(AdapterError::Closed(super::error_text(&e))),
+            Ok(Some(Ok(bytes))) => self.bytes(&bytes),
+        }
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        let events = match self.decoder.feed(bytes) {
+            Ok(ev) => ev,
+            Err(e) => return self.fail(AdapterError::Protocol(e.to_string())),
+        };
+        for ev in events {
+            if ev.data == "[DONE]" {
+                let rest = self.norm.finish();
+                self.pending.extend(rest.into_iter().map(Ok));
+                self.body = None;
+                return;
+            }
+            if ev.event.as_deref() == Some("error") {
+                return self.fail(AdapterError::Protocol(format!(
+                    "upstream error event: {}",
+                    ev.data
+                )));
+            }
+            let chunk = match serde_json::from_str(&ev.data) {
+                Ok(v) => v,
+                Err(e) => {
+                    return self.fail(AdapterError::Protocol(format!(
+                        "invalid JSON in data line: {e}"
+                    )))
+                }
+            };
+            match self.norm.chunk(chunk) {
+                Ok(list) => self.pending.extend(list.into_iter().map(Ok)),
+                Err(e) => return self.fail(e),
+            }
+        }
+    }
+
+    fn max_stream_error(&self) -> AdapterError {
+        AdapterError::Timeout(format!("stream longer than {:?}", self.limits.max_stream))
+    }
+
+    fn fail(&mut self, e: AdapterError) {
+        tracing::debug!(error = %e, "upstream stream failed");
+        self.body = None;
+        self.pending.push_back(Err(e));
+    }
+}

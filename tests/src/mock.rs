@@ -1,0 +1,327 @@
+//! The in-process mock vLLM server.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::script::{last_boxed, tokenize};
+use crate::wire::{apply_fault, Generation, Step};
+use crate::{Fault, MockConfig};
+
+/// A request the mock received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// Position among all requests (0-based).
+    pub index: usize,
+    pub method: String,
+    pub path: String,
+    /// The JSON body (`Null` for GET).
+    pub body: Value,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// Whether the mock treated it as a continuation (last message from
+    /// the assistant).
+    pub continuation: bool,
+    pub at: Instant,
+}
+
+/// One streamed response body, from its first poll to its drop.
+#[derive(Debug, Clone)]
+pub struct StreamRecord {
+    /// `RecordedRequest::index` of the request it answers.
+    pub request_index: usize,
+    pub started: Instant,
+    /// When the body stream was dropped: the client closed the connection,
+    /// or the body ended (then `completed`).
+    pub closed_at: Option<Instant>,
+    /// Writes handed to the server so far (data chunks, garbage, `[DONE]`).
+    pub chunks_sent: usize,
+    /// Of those, chunks carrying a generated token.
+    pub tokens_sent: usize,
+    /// `data: [DONE]` was sent.
+    pub completed: bool,
+}
+
+pub(crate) struct Shared {
+    pub cfg: Mutex<MockConfig>,
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    pub streams: Mutex<Vec<StreamRecord>>,
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/models", get(models))
+        .route("/health", get(|| async { StatusCode::OK }))
+        .with_state(shared)
+}
+
+fn record(
+    sh: &Shared,
+    method: &str,
+    path: &str,
+    body: Value,
+    headers: &HeaderMap,
+    cont: bool,
+) -> usize {
+    let mut reqs = sh.requests.lock().unwrap();
+    let index = reqs.len();
+    reqs.push(RecordedRequest {
+        index,
+        method: method.into(),
+        path: path.into(),
+        body,
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        continuation: cont,
+        at: Instant::now(),
+    });
+    index
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({"object": "error", "message": message, "type": "BadRequestError",
+                      "param": null, "code": status.as_u16()});
+    (status, Json(body)).into_response()
+}
+
+/// True when the last message is the assistant's (a prefix to continue).
+pub fn is_continuation(body: &Value) -> bool {
+    let last = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.last());
+    last.and_then(|m| m.get("role")).and_then(Value::as_str) == Some("assistant")
+}
+
+fn message_text(m: &Value) -> String {
+    match m.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// `prompt_tokens` the mock reports: 4 per message plus its content's
+/// tokens (`script::tokenize`), so a continuation counts its prefix.
+pub fn prompt_tokens(body: &Value) -> u64 {
+    let msgs = body.get("messages").and_then(Value::as_array);
+    msgs.map(|m| {
+        m.iter()
+            .map(|m| 4 + tokenize(&message_text(m)).len() as u64)
+            .sum()
+    })
+    .unwrap_or(0)
+}
+
+fn generation(cfg: &MockConfig, body: &Value, cont: bool, index: usize) -> Generation {
+    let mut tokens = if cont {
+        let prefix = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .map(message_text);
+        let answer = cfg.continuation_answer.clone().unwrap_or_else(|| {
+            match prefix.as_deref().and_then(last_boxed) {
+                Some(x) => format!("The final answer is $\\boxed{{{x}}}$."),
+                None => cfg.script.answer.clone(),
+            }
+        });
+        tokenize(&answer).into_iter().map(|t| (false, t)).collect()
+    } else {
+        cfg.script.tokens()
+    };
+    let mut finish = cfg.script.finish_reason.clone();
+    let max = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_u64));
+    if let Some(max) = max.filter(|&m| (m as usize) < tokens.len()) {
+        tokens.truncate(max as usize);
+        finish = "length".into();
+    }
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Generation {
+        id: format!(
+            "chatcmpl-{:032x}",
+            0x5e1f_b7a4_u64 * 1_000_003 + index as u64
+        ),
+        created,
+        model: cfg.model.clone(),
+        tokens,
+        form: cfg.script.form,
+        finish_reason: finish,
+        prompt_tokens: prompt_tokens(body),
+        report_reasoning_tokens: cfg.report_reasoning_tokens,
+    }
+}
+
+async fn chat(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+        record(
+            &sh,
+            "POST",
+            "/v1/chat/completions",
+            Value::Null,
+            &headers,
+            false,
+        );
+        return error(StatusCode::BAD_REQUEST, "request body is not JSON");
+    };
+    let cont = is_continuation(&value);
+    let index = record(
+        &sh,
+        "POST",
+        "/v1/chat/completions",
+        value.clone(),
+        &headers,
+        cont,
+    );
+    let cfg = sh.cfg.lock().unwrap().clone();
+    let fault = if cont {
+        cfg.continuation_fault.clone()
+    } else {
+        cfg.fault.clone()
+    };
+    match &fault {
+        Fault::Status {
+            status,
+            body,
+            content_type,
+        } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (
+                status,
+                [(header::CONTENT_TYPE, content_type.clone())],
+                body.clone(),
+            )
+                .into_response();
+        }
+        Fault::HangBeforeHeaders => tokio::time::sleep(Duration::from_secs(24 * 3600)).await,
+        _ => {}
+    }
+    let gen = generation(&cfg, &value, cont, index);
+    if !value
+        .get("stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        return Json(gen.body()).into_response();
+    }
+    let steps = apply_fault(gen.stream_steps(), &fault);
+    let body = body_stream(sh.clone(), index, steps, cfg.script.delay);
+    (
+        [(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// Records the drop of the body stream.
+struct Guard {
+    sh: Arc<Shared>,
+    slot: usize,
+}
+
+impl Guard {
+    fn update(&self, f: impl FnOnce(&mut StreamRecord)) {
+        f(&mut self.sh.streams.lock().unwrap()[self.slot]);
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        self.update(|r| {
+            r.closed_at.get_or_insert(now);
+        });
+        tracing::debug!(slot = self.slot, "mock stream closed");
+    }
+}
+
+fn body_stream(
+    sh: Arc<Shared>,
+    request_index: usize,
+    steps: Vec<Step>,
+    delay: Duration,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let slot = {
+        let mut streams = sh.streams.lock().unwrap();
+        streams.push(StreamRecord {
+            request_index,
+            started: Instant::now(),
+            closed_at: None,
+            chunks_sent: 0,
+            tokens_sent: 0,
+            completed: false,
+        });
+        streams.len() - 1
+    };
+    let guard = Guard { sh, slot };
+    let state = (guard, steps.into_iter());
+    futures::stream::unfold(state, move |(guard, mut steps)| async move {
+        match steps.next()? {
+            Step::Send { bytes, token, done } => {
+                if token && !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                guard.update(|r| {
+                    r.chunks_sent += 1;
+                    r.tokens_sent += usize::from(token);
+                    r.completed |= done;
+                });
+                Some((Ok(Bytes::from(bytes)), (guard, steps)))
+            }
+            Step::Abort => {
+                let err = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "mock abort");
+                Some((Err(err), (guard, steps)))
+            }
+            Step::Stall => {
+                futures::future::pending::<()>().await;
+                None
+            }
+        }
+    })
+}
+
+async fn models(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    record(&sh, "GET", "/v1/models", Value::Null, &headers, false);
+    let model = sh.cfg.lock().unwrap().model.clone();
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Json(json!({
+        "object": "list",
+        "data": [{
+            "id": model, "object": "model", "created": created, "owned_by": "vllm",
+            "root": model, "parent": null, "max_model_len": 32768,
+            "permission": [{
+                "id": "modelperm-0", "object": "model_permission", "created": created,
+                "allow_create_engine": false, "allow_sampling": true, "allow_logprobs": true,
+                "allow_search_indices": false, "allow_view": true, "allow_fine_tuning": false,
+                "organization": "*", "group": null, "is_blocking": false
+            }]
+        }]
+    }))
+    .into_response()
+}
+
+pub(crate) fn addr_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/v1")
+}

@@ -1,0 +1,159 @@
+//! What the mock model "generates": reasoning and answer text, split into
+//! tokens, in one of the wire forms engines use for reasoning.
+
+use std::time::Duration;
+
+/// How reasoning reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReasoningForm {
+    /// `delta.reasoning` (vLLM ≥ 0.11 with a reasoning parser).
+    #[default]
+    Reasoning,
+    /// `delta.reasoning_content` (older vLLM, DeepSeek API).
+    ReasoningContent,
+    /// `<think>` + reasoning + `</think>` + answer, all in `delta.content`
+    /// (no reasoning parser). The tags are one token each.
+    InlineThink,
+    /// reasoning + `</think>` + answer in `delta.content`: the chat template
+    /// already opened `<think>`.
+    InlineThinkNoOpen,
+}
+
+/// A scripted generation.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// Reasoning text (without tags).
+    pub reasoning: String,
+    /// Answer text.
+    pub answer: String,
+    pub form: ReasoningForm,
+    /// Pause before each token chunk (not before the role chunk, the usage
+    /// chunk or `[DONE]`).
+    pub delay: Duration,
+    /// `finish_reason` when all tokens fit in the request's `max_tokens`
+    /// (otherwise it is `"length"`).
+    pub finish_reason: String,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script {
+            reasoning: "Two plus two is 4. So the answer is \\boxed{4}.\n\nWait, let me check: 2 + 2 = 4. Yes."
+                .into(),
+            answer: "The final answer is $\\boxed{4}$.".into(),
+            form: ReasoningForm::default(),
+            delay: Duration::ZERO,
+            finish_reason: "stop".into(),
+        }
+    }
+}
+
+impl Script {
+    pub fn new(reasoning: impl Into<String>, answer: impl Into<String>) -> Self {
+        Script {
+            reasoning: reasoning.into(),
+            answer: answer.into(),
+            ..Script::default()
+        }
+    }
+
+    pub fn form(mut self, form: ReasoningForm) -> Self {
+        self.form = form;
+        self
+    }
+
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Reasoning tokens as the wire carries them (tags included for the
+    /// inline forms), then answer tokens. `true` marks reasoning.
+    pub fn tokens(&self) -> Vec<(bool, String)> {
+        let mut out = Vec::new();
+        if self.form == ReasoningForm::InlineThink {
+            out.push((true, "<think>".to_string()));
+        }
+        out.extend(tokenize(&self.reasoning).into_iter().map(|t| (true, t)));
+        if matches!(
+            self.form,
+            ReasoningForm::InlineThink | ReasoningForm::InlineThinkNoOpen
+        ) {
+            out.push((true, "</think>".to_string()));
+        }
+        out.extend(tokenize(&self.answer).into_iter().map(|t| (false, t)));
+        out
+    }
+}
+
+/// Deterministic "tokenizer": each token is a run of whitespace followed by
+/// a run of non-whitespace (so `"a  b\n\nc"` → `["a", "  b", "\n\nc"]`).
+/// Concatenating the tokens gives the text back.
+pub fn tokenize(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_whitespace() && in_word {
+            out.push(std::mem::take(&mut cur));
+            in_word = false;
+        }
+        if !c.is_whitespace() {
+            in_word = true;
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The content of the last `\boxed{...}` in `text` (braces balanced).
+pub fn last_boxed(text: &str) -> Option<String> {
+    let start = text.rfind("\\boxed{")? + "\\boxed{".len();
+    let mut depth = 1usize;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(text[start..start + i].to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenize_round_trips() {
+        for t in ["", "a", " a", "a  b\n\nc ", "\\boxed{4}. Wait,\n\n  hmm"] {
+            assert_eq!(tokenize(t).concat(), t);
+        }
+        assert_eq!(tokenize("a  b\n\nc"), vec!["a", "  b", "\n\nc"]);
+    }
+
+    #[test]
+    fn boxed() {
+        assert_eq!(
+            last_boxed("x \\boxed{1} y \\boxed{\\frac{1}{2}} z").as_deref(),
+            Some("\\frac{1}{2}")
+        );
+        assert_eq!(last_boxed("no box"), None);
+        assert_eq!(last_boxed("\\boxed{open"), None);
+    }
+
+    #[test]
+    fn inline_tokens_have_tags() {
+        let s = Script::new("r s", "a").form(ReasoningForm::InlineThink);
+        let toks: Vec<String> = s.tokens().into_iter().map(|t| t.1).collect();
+        assert_eq!(toks, vec!["<think>", "r", " s", "</think>", "a"]);
+    }
+}

@@ -1,0 +1,74 @@
+//! Real reasoning traces from `../shared/traces/dev.jsonl` (read at run
+//! time, never copied into the repository).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::script::Script;
+
+/// One recorded trace.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Trace {
+    pub id: String,
+    pub source: String,
+    pub question: String,
+    /// The text inside `<think>`.
+    pub reasoning: String,
+    /// The text after `</think>`.
+    pub answer: String,
+    /// The model's own final answer.
+    #[serde(rename = "final")]
+    pub final_answer: String,
+    pub gold: Option<String>,
+}
+
+/// `<workspace>/../shared/traces/dev.jsonl`.
+pub fn traces_path() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/traces/dev.jsonl"
+    ))
+}
+
+/// All traces of the dev set. Panics (with the path) when the file is missing.
+pub fn load_traces() -> Vec<Trace> {
+    let path = traces_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read traces {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("bad trace line in {}: {e}", path.display()))
+        })
+        .collect()
+}
+
+/// The trace with this id. Panics when there is none.
+pub fn trace(id: &str) -> Trace {
+    load_traces()
+        .into_iter()
+        .find(|t| t.id == id)
+        .unwrap_or_else(|| panic!("no trace {id:?} in {}", traces_path().display()))
+}
+
+impl Script {
+    /// The trace's reasoning and answer, default form, no delay.
+    pub fn from_trace(t: &Trace) -> Script {
+        Script::new(t.reasoning.clone(), t.answer.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_dev_traces() {
+        let t = trace("r1-gsm8k-1");
+        assert_eq!(t.final_answer, "540");
+        assert!(!t.reasoning.contains("<think>"));
+        assert!(load_traces().len() > 10);
+    }
+}

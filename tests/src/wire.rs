@@ -1,0 +1,172 @@
+//! vLLM's OpenAI-compatible wire format: chunk shapes, the SSE framing and
+//! the non-stream body, as `vllm/entrypoints/openai/serving_chat.py` writes
+//! them (`exclude_unset` JSON: `logprobs` and `finish_reason` present as
+//! `null` on every choice, `stop_reason` only on the finishing one, no
+//! `usage` key except on the final usage chunk, whose `choices` is `[]`).
+
+use serde_json::{json, Value};
+
+use crate::script::ReasoningForm;
+use crate::Fault;
+
+/// One step of a streamed response body.
+#[derive(Debug, Clone)]
+pub(crate) enum Step {
+    /// Bytes to write; `token` when they carry a generated token (the
+    /// script's delay comes before these); `done` for `data: [DONE]`.
+    Send {
+        bytes: String,
+        token: bool,
+        done: bool,
+    },
+    /// Break the connection (the body errors).
+    Abort,
+    /// Send nothing more, keep the connection open.
+    Stall,
+}
+
+/// A generation to serialise.
+#[derive(Debug, Clone)]
+pub(crate) struct Generation {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+    /// `(is_reasoning, text)`.
+    pub tokens: Vec<(bool, String)>,
+    pub form: ReasoningForm,
+    pub finish_reason: String,
+    pub prompt_tokens: u64,
+    pub report_reasoning_tokens: bool,
+}
+
+impl Generation {
+    fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
+        let mut choice =
+            json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish});
+        if finish.is_some() {
+            choice["stop_reason"] = Value::Null;
+        }
+        json!({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+            "model": self.model, "choices": [choice]
+        })
+    }
+
+    fn delta(&self, reasoning: bool, text: &str) -> Value {
+        match (reasoning, self.form) {
+            (true, ReasoningForm::Reasoning) => json!({ "reasoning": text }),
+            (true, ReasoningForm::ReasoningContent) => json!({ "reasoning_content": text }),
+            _ => json!({ "content": text }),
+        }
+    }
+
+    pub fn usage(&self) -> Value {
+        let completion = self.tokens.len() as u64;
+        let mut u = json!({
+            "prompt_tokens": self.prompt_tokens,
+            "total_tokens": self.prompt_tokens + completion,
+            "completion_tokens": completion,
+        });
+        if self.report_reasoning_tokens {
+            let r = self.tokens.iter().filter(|t| t.0).count();
+            u["completion_tokens_details"] = json!({ "reasoning_tokens": r });
+        }
+        u
+    }
+
+    /// The SSE body, one token per chunk.
+    pub fn stream_steps(&self) -> Vec<Step> {
+        let send = |v: Value, token: bool| Step::Send {
+            bytes: format!("data: {v}\n\n"),
+            token,
+            done: false,
+        };
+        let mut steps = vec![send(
+            self.chunk(json!({"role": "assistant", "content": ""}), None),
+            false,
+        )];
+        let n = self.tokens.len();
+        for (i, (r, t)) in self.tokens.iter().enumerate() {
+            let finish = (i + 1 == n).then_some(self.finish_reason.as_str());
+            steps.push(send(self.chunk(self.delta(*r, t), finish), true));
+        }
+        if n == 0 {
+            let last = self.chunk(json!({"content": ""}), Some(&self.finish_reason));
+            steps.push(send(last, false));
+        }
+        let usage = json!({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+            "model": self.model, "choices": [], "usage": self.usage()
+        });
+        steps.push(send(usage, false));
+        steps.push(Step::Send {
+            bytes: "data: [DONE]\n\n".into(),
+            token: false,
+            done: true,
+        });
+        steps
+    }
+
+    /// The `stream: false` body.
+    pub fn body(&self) -> Value {
+        let text = |want: bool| -> String {
+            self.tokens
+                .iter()
+                .filter(|t| t.0 == want)
+                .map(|t| t.1.as_str())
+                .collect()
+        };
+        let mut message = json!({"role": "assistant", "content": text(false), "tool_calls": []});
+        match self.form {
+            ReasoningForm::Reasoning => message["reasoning"] = text(true).into(),
+            ReasoningForm::ReasoningContent => message["reasoning_content"] = text(true).into(),
+            _ => {
+                let all: String = self.tokens.iter().map(|t| t.1.as_str()).collect();
+                message["content"] = all.into();
+            }
+        }
+        json!({
+            "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+            "choices": [{"index": 0, "message": message, "logprobs": null,
+                         "finish_reason": self.finish_reason, "stop_reason": null}],
+            "usage": self.usage(),
+        })
+    }
+}
+
+/// Where the garbage of `MalformedSse`, `InvalidJson` and `HugeLine` goes:
+/// after this many data chunks (the role chunk and two tokens).
+pub const GARBAGE_AFTER: usize = 3;
+
+/// Applies a stream fault to a well-formed body.
+pub(crate) fn apply_fault(mut steps: Vec<Step>, fault: &Fault) -> Vec<Step> {
+    let raw = |s: String| Step::Send {
+        bytes: s,
+        token: false,
+        done: false,
+    };
+    let at = GARBAGE_AFTER.min(steps.len());
+    match fault {
+        Fault::MalformedSse => steps.insert(at, raw("this is not an event stream\n\n".into())),
+        Fault::InvalidJson => steps.insert(
+            at,
+            raw("data: {\"id\": \"chatcmpl-x\", \"choices\": [\n\n".into()),
+        ),
+        Fault::HugeLine(n) => {
+            let chunk = json!({"id": "chatcmpl-huge", "object": "chat.completion.chunk", "created": 0,
+                "model": "m", "choices": [{"index": 0, "delta": {"content": "x".repeat(*n)},
+                "logprobs": null, "finish_reason": null}]});
+            steps.insert(at, raw(format!("data: {chunk}\n\n")));
+        }
+        Fault::CloseMidStream { after_chunks } => {
+            steps.truncate(*after_chunks);
+            steps.push(Step::Abort);
+        }
+        Fault::StallAfter { chunks } => {
+            steps.truncate(*chunks);
+            steps.push(Step::Stall);
+        }
+        Fault::None | Fault::Status { .. } | Fault::HangBeforeHeaders => {}
+    }
+    steps
+}
