@@ -95,6 +95,9 @@ impl Config {
     }
 
     fn validate_tenants(&self, issues: &mut Vec<ConfigIssue>) {
+        if self.backends.is_empty() {
+            issues.push(ConfigIssue::new("backends", "at least one backend is required"));
+        }
         if self.tenants.is_empty() && self.backends.len() > 1 && !self.backends.contains_key("default") {
             issues.push(ConfigIssue::new(
                 "tenants",
