@@ -25,9 +25,18 @@ impl ConfigIssue {
             .split("for key `")
             .nth(1)
             .and_then(|rest| rest.split('`').next())
-            .unwrap_or("")
-            .to_string();
-        Self::new(path, text)
+            .unwrap_or("");
+        // `a.b[1]kind` → `a.b[1].kind`
+        let mut path = path.replace("]", "].").replace("].[", "][").replace("]..", "].");
+        if path.ends_with('.') {
+            path.pop();
+        }
+        // Name the unknown key itself, not only the table that holds it.
+        if let Some(field) = text.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+            path = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+        }
+        let message = text.split(" for key `").next().unwrap_or(&text).to_string();
+        Self::new(path, message)
     }
 }
 

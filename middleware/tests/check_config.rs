@@ -1,0 +1,113 @@
+//! `selfbrake check-config`: one test per kind of error, each naming the key.
+use std::path::PathBuf;
+use std::process::Command;
+
+const BACKEND: &str = "[backends.gpu]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n";
+const KEY: &str = "sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+
+fn check(name: &str, toml: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("selfbrake-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path: PathBuf = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
+        .arg("check-config")
+        .arg(&path)
+        .env_remove("SELFBRAKE__SERVER__LISTEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code() == Some(0), out.status.success());
+    (out.status.success(), text)
+}
+
+fn assert_error(name: &str, toml: &str, path: &str, words: &str) {
+    let (ok, text) = check(name, toml);
+    assert!(!ok, "{name}: expected exit 1, got success:\n{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!(": {path}: ")))
+        .unwrap_or_else(|| panic!("{name}: no error for `{path}` in:\n{text}"));
+    assert!(line.contains(words), "{name}: {line:?} lacks {words:?}");
+}
+
+#[test]
+fn valid_examples_pass() {
+    for file in ["vllm.toml", "multi-tenant.toml", "llamacpp.toml"] {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/").to_string() + file;
+        let out = Command::new(env!("CARGO_BIN_EXE_selfbrake")).args(["check-config", &path]).output().unwrap();
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn unknown_keys() {
+    assert_error("unknown-server", "[server]\nlisen = \"x\"\n", "server.lisen", "unknown field");
+    assert_error("unknown-backend", &format!("{BACKEND}timeout = 5\n"), "backends.gpu.timeout", "unknown field");
+    assert_error("unknown-section", &format!("{BACKEND}[polices.x]\nrules = []\n"), "polices", "unknown field");
+}
+
+#[test]
+fn unknown_rule_kind_and_rule_parameter() {
+    let toml = format!("{BACKEND}[policies.p]\nrules = [{{ kind = \"budgett\" }}]\n");
+    assert_error("rule-kind", &toml, "policies.p.rules[0].kind", "unknown variant");
+}
+
+#[test]
+fn bad_thresholds() {
+    let toml = format!("{BACKEND}[policies.p]\nrules = [{{ kind = \"budget\", max_reasoning_tokens = 0 }}]\n");
+    assert_error("budget-zero", &toml, "policies.p.rules[0].max_reasoning_tokens", "at least");
+    let toml = format!("{BACKEND}[policies.p]\nanswer_max_tokens = 0\n");
+    assert_error("answer-zero", &toml, "policies.p.answer_max_tokens", "at least 1");
+    let toml = format!("{BACKEND}[backends.gpu2]\nkind = \"openai\"\nbase_url = \"ftp://x\"\nidle_timeout_ms = 0\n");
+    assert_error("base-url", &toml, "backends.gpu2.base_url", "http://");
+    assert_error("idle-zero", &toml, "backends.gpu2.idle_timeout_ms", "at least 1");
+    assert_error("listen", &format!("[server]\nlisten = \"nowhere\"\n{BACKEND}"), "server.listen", "address");
+}
+
+#[test]
+fn tenant_naming_missing_policy_or_backend() {
+    let toml = format!("{BACKEND}[tenants.t]\nbackend = \"cpu\"\npolicy = \"fast\"\nallowed_policies = [\"slow\"]\n");
+    assert_error("missing-backend", &toml, "tenants.t.backend", "no backend named `cpu`");
+    assert_error("missing-policy", &toml, "tenants.t.policy", "no policy named `fast`");
+    assert_error("missing-allowed", &toml, "tenants.t.allowed_policies[0]", "no policy named `slow`");
+}
+
+#[test]
+fn keys_must_be_hashed_and_unique() {
+    let toml = format!(
+        "{BACKEND}[tenants.a]\napi_keys = [\"sk-plain\"]\nbackend = \"gpu\"\npolicy = \"default\"\n\
+         [tenants.b]\napi_keys = [\"{KEY}\"]\nbackend = \"gpu\"\npolicy = \"default\"\n\
+         [tenants.c]\napi_keys = [\"{KEY}\"]\nbackend = \"gpu\"\npolicy = \"default\"\n"
+    );
+    assert_error("plain-key", &toml, "tenants.a.api_keys[0]", "sha256:");
+    assert_error("duplicate-key", &toml, "tenants.c.api_keys[0]", "also given to tenant `b`");
+    let (_, text) = check("no-leak", &toml);
+    assert!(!text.contains("sk-plain"), "a key never appears in errors:\n{text}");
+}
+
+#[test]
+fn limits_and_anonymous_tenants() {
+    let toml = format!(
+        "{BACKEND}[tenants.a]\nanonymous = true\nbackend = \"gpu\"\npolicy = \"default\"\nrequests_per_minute = 0\n\
+         [tenants.b]\nanonymous = true\nbackend = \"gpu\"\npolicy = \"default\"\n"
+    );
+    assert_error("rpm-zero", &toml, "tenants.a.requests_per_minute", "at least 1");
+    assert_error("two-anonymous", &toml, "tenants", "only one tenant may be anonymous");
+}
+
+#[test]
+fn environment_overrides_are_applied_and_checked() {
+    let dir = std::env::temp_dir().join(format!("selfbrake-check-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("env.toml");
+    std::fs::write(&path, BACKEND).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
+        .arg("check-config")
+        .arg(&path)
+        .env("SELFBRAKE__SERVER__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
+}
