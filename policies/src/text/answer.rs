@@ -51,6 +51,10 @@ impl AnswerExtractor {
         if let Some(raw) = last_boxed(seg) {
             return make(raw, Strength::Boxed);
         }
+        let mentions_answer = find_ascii_ci(seg, "answer").is_some();
+        if !mentions_answer && !expected {
+            return equation(seg);
+        }
         if let Some(at) = find_ascii_ci(seg, "final answer") {
             let rest = seg[at + "final answer".len()..].trim_start_matches(|c: char| {
                 c == '*' || c == ':' || c == '#' || c.is_whitespace()

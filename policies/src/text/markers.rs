@@ -12,6 +12,7 @@
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
+use std::sync::{Arc, OnceLock};
 
 /// SBT's 25 overthinking markers plus "Maybe" (the paper adds it) and
 /// "Alternatively", the most common way R1-style models open a re-check.
@@ -91,8 +92,8 @@ struct Pending {
 /// Streaming, word-bounded, case-insensitive marker matcher.
 #[derive(Debug, Clone)]
 pub struct MarkerMatcher {
-    dfa: std::sync::Arc<DFA>,
-    meta: std::sync::Arc<Vec<Meta>>,
+    dfa: Arc<DFA>,
+    meta: Arc<Vec<Meta>>,
     state: StateID,
     pos: u64,
     /// `word[i % RING]`: whether byte `i` belongs to a word character.
@@ -115,8 +116,13 @@ impl Default for MarkerMatcher {
     }
 }
 
-impl MarkerMatcher {
-    pub fn new() -> Self {
+type Shared = (Arc<DFA>, Arc<Vec<Meta>>);
+
+/// The automaton is built once per process: every monitor (one per request)
+/// shares it.
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
         let mut patterns: Vec<&str> = MARKERS.to_vec();
         for v in VERIFICATION {
             if !patterns.contains(v) {
@@ -141,12 +147,19 @@ impl MarkerMatcher {
             .prefilter(false)
             .build(&patterns)
             .expect("marker patterns are valid");
+        (Arc::new(dfa), Arc::new(meta))
+    })
+}
+
+impl MarkerMatcher {
+    pub fn new() -> Self {
+        let (dfa, meta) = shared();
         let state = dfa
             .start_state(Anchored::No)
             .expect("unanchored search is supported");
         Self {
-            dfa: std::sync::Arc::new(dfa),
-            meta: std::sync::Arc::new(meta),
+            dfa: dfa.clone(),
+            meta: meta.clone(),
             state,
             pos: 0,
             word: [false; RING],

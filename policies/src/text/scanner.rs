@@ -83,9 +83,13 @@ impl Scanner {
             emit(Event::Marker(hit));
         }
         if is_word {
-            for b in c.to_lowercase() {
-                self.word_hash = (self.word_hash ^ u64::from(u32::from(b))).wrapping_mul(FNV_PRIME);
-            }
+            let folded = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            self.word_hash =
+                (self.word_hash ^ u64::from(u32::from(folded))).wrapping_mul(FNV_PRIME);
             self.in_word = true;
         } else if self.in_word {
             emit(Event::Word(self.word_hash));

@@ -1,0 +1,151 @@
+use selfbrake_policies::text::{MarkerMatcher, Scanner};
+use selfbrake_policies::{default_rules, Monitor, RuleSpec, Verdict};
+
+fn rules(json: &str) -> Vec<RuleSpec> {
+    serde_json::from_str(json).unwrap()
+}
+
+/// Feeds `text` one char at a time; returns the brake and the chars consumed.
+fn run(rules: &[RuleSpec], text: &str) -> Option<(selfbrake_policies::Brake, u64)> {
+    let mut m = Monitor::new(rules).unwrap();
+    for c in text.chars() {
+        if let Verdict::Brake(b) = m.observe(c.encode_utf8(&mut [0; 4])) {
+            return Some((b, m.cut_chars().unwrap()));
+        }
+    }
+    None
+}
+
+const BOXED: &str = "We compute 6 * 7.\n\nSo the result is \\boxed{42}.\n\n\
+Wait, let me check it another way: 7 * 6, and that gives \\boxed{42}.\n\n\
+Alternatively, something else entirely.";
+
+#[test]
+fn convergence_brakes_after_an_agreeing_recheck_with_boxed_answers() {
+    let (brake, at) = run(&rules(r#"[{"kind":"convergence","repeats":2}]"#), BOXED).unwrap();
+    assert_eq!(brake.rule, "convergence");
+    assert_eq!(brake.answer.as_deref(), Some("42"));
+    // The cut falls on the blank line after the agreeing step.
+    let kept: String = BOXED.chars().take(at as usize).collect();
+    assert!(kept.ends_with("\\boxed{42}.\n\n"), "{kept:?}");
+}
+
+#[test]
+fn convergence_understands_the_answer_is_form() {
+    let text = "First try.\n\nThe answer is 3/4.\n\nHmm, wait, let me verify: 0.75, so the answer is \\frac{3}{4}.\n\nMore.";
+    let (brake, _) = run(
+        &rules(r#"[{"kind":"convergence","repeats":2,"form":"stated"}]"#),
+        text,
+    )
+    .unwrap();
+    assert_eq!(brake.rule, "convergence");
+    assert!(
+        brake.reason.contains("2 separate steps"),
+        "{}",
+        brake.reason
+    );
+}
+
+#[test]
+fn convergence_does_not_brake_on_different_answers_or_one_step() {
+    let text = "The answer is 5.\n\nWait, no: the answer is 6.\n\nDone.";
+    assert!(run(&rules(r#"[{"kind":"convergence","repeats":2}]"#), text).is_none());
+    let same_step = "The answer is 5. Wait, the answer is 5.\nYes.\n\nok";
+    assert!(run(&rules(r#"[{"kind":"convergence","repeats":2}]"#), same_step).is_none());
+}
+
+#[test]
+fn convergence_ignores_a_value_that_is_then_computed_with() {
+    // 180 is restated after a re-check, but in between it was used as an
+    // operand: an intermediate result, not the answer.
+    let text = "Distance = 180.\n\nThen 180 - 135 = 45.\n\nWait, check: 3 * 60 = 180.\n\nMore.";
+    let with = rules(r#"[{"kind":"convergence","repeats":2}]"#);
+    assert!(run(&with, text).is_none());
+    let without = rules(r#"[{"kind":"convergence","repeats":2,"reset_on_operand":false}]"#);
+    assert_eq!(run(&without, text).unwrap().0.rule, "convergence");
+}
+
+#[test]
+fn min_tokens_defers_a_rule_until_reached() {
+    let r = rules(r#"[{"kind":"convergence","repeats":2,"min_tokens":1000}]"#);
+    let mut m = Monitor::new(&r).unwrap();
+    for c in BOXED.chars() {
+        assert_eq!(m.observe(c.encode_utf8(&mut [0; 4])), Verdict::Continue);
+    }
+    let mut braked = false;
+    for _ in 0..1000 {
+        if let Verdict::Brake(b) = m.observe(" x") {
+            assert_eq!(b.rule, "convergence");
+            assert_eq!(b.tokens, 1000);
+            braked = true;
+            break;
+        }
+    }
+    assert!(braked);
+}
+
+#[test]
+fn markers_respect_word_boundaries_and_deltas() {
+    let count = |deltas: &[&str]| {
+        let mut m = MarkerMatcher::new();
+        let mut n = 0;
+        for d in deltas {
+            for c in d.chars() {
+                n += usize::from(m.push_char(c, c.is_alphanumeric()).is_some());
+            }
+        }
+        n + usize::from(m.finish().is_some())
+    };
+    assert_eq!(count(&["the button is red"]), 0);
+    assert_eq!(count(&["Wa", "it", ", but"]), 2);
+    assert_eq!(count(&["HMM. Hmmmm."]), 1);
+    assert_eq!(
+        count(&["Let me ", "check."]),
+        1,
+        "longest match counted once"
+    );
+    assert_eq!(count(&["—But wait"]), 2);
+}
+
+#[test]
+fn unicode_never_panics_and_keeps_positions() {
+    let text = "答案是 \\boxed{４２} 👍🏽 é\u{301}.\n\nWait 🤔, \\boxed{４２}.\n\n終";
+    for rules in [
+        default_rules(),
+        rules(r#"[{"kind":"convergence","repeats":2,"verified":false}]"#),
+    ] {
+        let mut m = Monitor::new(&rules).unwrap();
+        for (i, _) in text.char_indices() {
+            let _ = m.observe(&text[i..i + text[i..].chars().next().unwrap().len_utf8()]);
+        }
+    }
+    let mut s = Scanner::new();
+    let mut n = 0;
+    for c in "\\boxed{x}\n\n".repeat(2000).chars() {
+        s.push(c, &mut |_| n += 1);
+    }
+    assert!(n > 0);
+}
+
+#[test]
+fn budget_caps_tokens_and_latches() {
+    let r = rules(r#"[{"kind":"budget","max_reasoning_tokens":10}]"#);
+    let mut m = Monitor::new(&r).unwrap();
+    assert_eq!(m.observe_tokens("a b c", 9), Verdict::Continue);
+    let Verdict::Brake(b) = m.observe("d") else {
+        panic!("budget must fire")
+    };
+    assert_eq!((b.rule, b.tokens), ("budget", 10));
+    assert_eq!(m.observe("e"), Verdict::Brake(b));
+}
+
+#[test]
+fn monitor_is_send_and_config_errors_name_the_rule() {
+    fn send<T: Send + std::fmt::Debug>() {}
+    send::<Monitor>();
+    let err = Monitor::new(&rules(
+        r#"[{"kind":"budget","max_reasoning_tokens":5},{"kind":"convergence","repeats":0}]"#,
+    ))
+    .unwrap_err();
+    assert!(err.to_string().starts_with("rules[1].repeats"), "{err}");
+}
