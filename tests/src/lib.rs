@@ -25,7 +25,8 @@
 //! - `max_completion_tokens` / `max_tokens` truncate the tokens (then
 //!   `finish_reason` is `"length"`);
 //! - `stream: true` gets SSE (role chunk, token chunks, the finishing chunk
-//!   with `finish_reason`, a usage chunk with `choices: []`, `data: [DONE]`);
+//!   with `finish_reason`, a usage chunk with `choices: []` when
+//!   `stream_options.include_usage` is true, `data: [DONE]`);
 //!   otherwise a `chat.completion` body. Usage: `completion_tokens` = token
 //!   chunks (tags of the inline forms count one each), `prompt_tokens` =
 //!   [`mock::prompt_tokens`].
@@ -33,6 +34,7 @@
 //! `GET /v1/models` lists `MockConfig::model` the way vLLM does.
 #![forbid(unsafe_code)]
 
+mod body;
 pub mod mock;
 pub mod script;
 pub mod traces;
@@ -67,6 +69,8 @@ pub enum Fault {
     /// Break the connection after this many data chunks (role chunk
     /// included), with no `[DONE]`.
     CloseMidStream { after_chunks: usize },
+    /// End the body cleanly after this many data chunks, with no `[DONE]`.
+    EndWithoutDone { after_chunks: usize },
     /// Never send response headers.
     HangBeforeHeaders,
     /// Send this many data chunks, then nothing, keeping the connection.
