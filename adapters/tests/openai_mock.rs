@@ -183,3 +183,50 @@ async fn dropping_the_stream_closes_the_upstream_within_100ms() {
     );
     assert!(rec.tokens_sent < Script::default().tokens().len());
 }
+
+#[tokio::test]
+async fn real_traces_come_through_intact_in_every_form() {
+    let traces = selfbrake_tests::load_traces();
+    for t in traces.iter().step_by(17).take(5) {
+        for form in [
+            ReasoningForm::Reasoning,
+            ReasoningForm::ReasoningContent,
+            ReasoningForm::InlineThink,
+            ReasoningForm::InlineThinkNoOpen,
+        ] {
+            let script = Script::from_trace(t).form(form);
+            let mock = MockUpstream::start(MockConfig::with_script(script)).await;
+            let be = backend(&mock, |c| {
+                c.assume_open_think = form == ReasoningForm::InlineThinkNoOpen
+            });
+            let c = collect(be.stream(request()).await.unwrap()).await;
+            assert!(c.error.is_none(), "{}/{form:?}: {:?}", t.id, c.error);
+            assert_eq!(c.reasoning, t.reasoning, "{}/{form:?}", t.id);
+            assert_eq!(c.content, t.answer, "{}/{form:?}", t.id);
+        }
+    }
+}
+
+#[tokio::test]
+async fn prefill_mode_sends_only_the_trailing_message() {
+    let mock = MockUpstream::start(MockConfig {
+        continuation_answer: Some("Answer: 4".into()),
+        ..MockConfig::default()
+    })
+    .await;
+    let be = backend(&mock, |c| {
+        c.continuation = ContinuationMode::Prefill;
+        c.prefix_format = selfbrake_adapters::PrefixFormat::CloseOnly;
+    });
+    let cont = Continuation {
+        reasoning: "It is 4.".into(),
+        max_tokens: 2,
+    };
+    let c = collect(be.continue_answer(request(), cont).await.unwrap()).await;
+    // "Answer: 4" is two tokens: it fits max_tokens = 2 exactly.
+    assert_eq!(c.content, "Answer: 4");
+    let body = &mock.chat_bodies()[0];
+    assert_eq!(body["messages"][1]["content"], "It is 4.\n</think>\n\n");
+    assert!(body.get("continue_final_message").is_none());
+    assert_eq!(body["max_completion_tokens"], 2);
+}

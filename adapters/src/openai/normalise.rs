@@ -1,8 +1,9 @@
 //! Turns OpenAI `chat.completion.chunk` objects into [`BackendEvent`]s.
 //!
 //! Per chunk, in this order: `Meta` (first chunk only), reasoning
-//! (`delta.reasoning`, vLLM ≥ 0.11; `delta.reasoning_content`, older vLLM
-//! and the DeepSeek API), content (through the `<think>` splitter, so inline
+//! (`delta.reasoning`, vLLM ≥ 0.11; `delta.reasoning_content`, older vLLM,
+//! SGLang, llama.cpp and the DeepSeek API; where both come, only
+//! `reasoning` is read), content (through the `<think>` splitter, so inline
 //! reasoning becomes `Reasoning`), one `ToolCall` per `delta.tool_calls`
 //! element, `Extra` with the other non-null delta keys, `Finish`, `Usage`.
 //! Empty strings make no events. Only choice index 0 is read (`n > 1` is
@@ -123,12 +124,16 @@ impl Normaliser {
         delta: &Map<String, Value>,
         out: &mut Vec<BackendEvent>,
     ) -> Result<(), AdapterError> {
-        for key in ["reasoning", "reasoning_content"] {
-            if let Some(text) = opt_str(delta, key)? {
-                self.think.reasoning_field_seen();
-                if !text.is_empty() {
-                    out.push(BackendEvent::Reasoning(text.to_string()));
-                }
+        // Some servers send both names with the same text (vllm-mlx, vLLM
+        // versions with the deprecated alias synced): `reasoning` wins.
+        let reasoning = match opt_str(delta, "reasoning")? {
+            Some(text) => Some(text),
+            None => opt_str(delta, "reasoning_content")?,
+        };
+        if let Some(text) = reasoning {
+            self.think.reasoning_field_seen();
+            if !text.is_empty() {
+                out.push(BackendEvent::Reasoning(text.to_string()));
             }
         }
         if let Some(text) = opt_str(delta, "content")? {

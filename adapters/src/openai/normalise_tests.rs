@@ -192,3 +192,26 @@ fn usage_without_details_and_other_choices_ignored() {
         })]
     );
 }
+
+#[test]
+fn both_reasoning_names_count_once() {
+    let ev = run(
+        false,
+        vec![
+            chunk(
+                json!({"reasoning": "r1", "reasoning_content": "r1"}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"reasoning": null, "reasoning_content": "r2"}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"content": "a", "reasoning": null, "reasoning_content": null}),
+                Value::Null,
+            ),
+        ],
+    );
+    let (r, c, _) = texts(&ev);
+    assert_eq!((r.as_str(), c.as_str()), ("r1r2", "a"));
+}
