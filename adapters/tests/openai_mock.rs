@@ -230,3 +230,50 @@ async fn prefill_mode_sends_only_the_trailing_message() {
     assert!(body.get("continue_final_message").is_none());
     assert_eq!(body["max_completion_tokens"], 2);
 }
+
+#[tokio::test]
+async fn drop_is_seen_upstream_even_between_slow_chunks() {
+    // The mock sleeps 2 s before each token: the close must be noticed
+    // while it waits, not at its next write.
+    let script = Script::default().delay(Duration::from_secs(2));
+    let mock = MockUpstream::start(MockConfig::with_script(script)).await;
+    let be = backend(&mock, |_| {});
+    let mut s = be.stream(request()).await.unwrap();
+    assert!(matches!(
+        s.next().await,
+        Some(Ok(BackendEvent::Meta { .. }))
+    ));
+    let dropped = Instant::now();
+    drop(s);
+    let rec = mock
+        .wait_closed(0, Duration::from_secs(1))
+        .await
+        .expect("closed while idle");
+    let lag = rec.closed_at.unwrap().saturating_duration_since(dropped);
+    assert!(
+        lag < Duration::from_millis(100),
+        "closed {lag:?} after the drop"
+    );
+    assert_eq!(rec.tokens_sent, 0);
+}
+
+#[tokio::test]
+async fn tags_split_across_chunks_on_the_wire() {
+    let script = Script::default();
+    for n in [1, 2, 3, 5, 7] {
+        for form in [ReasoningForm::InlineThink, ReasoningForm::InlineThinkNoOpen] {
+            let mock = MockUpstream::start(MockConfig::with_script(
+                script.clone().form(form).chunk_chars(n),
+            ))
+            .await;
+            let be = backend(&mock, |c| {
+                c.assume_open_think = form == ReasoningForm::InlineThinkNoOpen
+            });
+            let c = collect(be.stream(request()).await.unwrap()).await;
+            assert_eq!(
+                (c.reasoning.as_str(), c.content.as_str()),
+                (script.reasoning.as_str(), script.answer.as_str())
+            );
+        }
+    }
+}

@@ -33,6 +33,11 @@ pub struct Script {
     /// `finish_reason` when all tokens fit in the request's `max_tokens`
     /// (otherwise it is `"length"`).
     pub finish_reason: String,
+    /// Instead of word tokens, cut the wire text into pieces of this many
+    /// characters (one piece per chunk, counted as one token). With the
+    /// inline forms the cut runs over the whole content, so `<think>` and
+    /// `</think>` get split across chunks.
+    pub chunk_chars: Option<usize>,
 }
 
 impl Default for Script {
@@ -44,6 +49,7 @@ impl Default for Script {
             form: ReasoningForm::default(),
             delay: Duration::ZERO,
             finish_reason: "stop".into(),
+            chunk_chars: None,
         }
     }
 }
@@ -67,9 +73,17 @@ impl Script {
         self
     }
 
+    pub fn chunk_chars(mut self, n: usize) -> Self {
+        self.chunk_chars = Some(n.max(1));
+        self
+    }
+
     /// Reasoning tokens as the wire carries them (tags included for the
     /// inline forms), then answer tokens. `true` marks reasoning.
     pub fn tokens(&self) -> Vec<(bool, String)> {
+        if let Some(n) = self.chunk_chars {
+            return self.pieces(n);
+        }
         let mut out = Vec::new();
         if self.form == ReasoningForm::InlineThink {
             out.push((true, "<think>".to_string()));
@@ -84,6 +98,43 @@ impl Script {
         out.extend(tokenize(&self.answer).into_iter().map(|t| (false, t)));
         out
     }
+}
+
+impl Script {
+    fn pieces(&self, n: usize) -> Vec<(bool, String)> {
+        let inline = matches!(
+            self.form,
+            ReasoningForm::InlineThink | ReasoningForm::InlineThinkNoOpen
+        );
+        if !inline {
+            let mut out = cut(&self.reasoning, n, true);
+            out.extend(cut(&self.answer, n, false));
+            return out;
+        }
+        let open = if self.form == ReasoningForm::InlineThink {
+            "<think>"
+        } else {
+            ""
+        };
+        let thought = format!("{open}{}</think>", self.reasoning);
+        let all = format!("{thought}{}", self.answer);
+        let mut out = Vec::new();
+        let mut start = 0;
+        for piece in cut(&all, n, false) {
+            let reasoning = start < thought.len();
+            start += piece.1.len();
+            out.push((reasoning, piece.1));
+        }
+        out
+    }
+}
+
+fn cut(text: &str, n: usize, flag: bool) -> Vec<(bool, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(n)
+        .map(|c| (flag, c.iter().collect()))
+        .collect()
 }
 
 /// Deterministic "tokenizer": each token is a run of whitespace followed by
@@ -148,6 +199,25 @@ mod tests {
         );
         assert_eq!(last_boxed("no box"), None);
         assert_eq!(last_boxed("\\boxed{open"), None);
+    }
+
+    #[test]
+    fn char_pieces_split_tags() {
+        let s = Script::new("ab", "cd")
+            .form(ReasoningForm::InlineThink)
+            .chunk_chars(3);
+        let toks: Vec<String> = s.tokens().into_iter().map(|t| t.1).collect();
+        assert_eq!(toks.concat(), "<think>ab</think>cd");
+        assert_eq!(toks[0], "<th");
+        let s = Script::new("abcd", "é").chunk_chars(3);
+        assert_eq!(
+            s.tokens(),
+            vec![
+                (true, "abc".into()),
+                (true, "d".into()),
+                (false, "é".into())
+            ]
+        );
     }
 
     #[test]
