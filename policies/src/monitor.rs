@@ -69,7 +69,7 @@ impl Monitor {
             answer_strength,
             ..
         } = self;
-        let mut fired: Option<(&'static str, String)> = None;
+        let mut fired: Option<(usize, String)> = None;
         for c in delta.chars() {
             let step = scanner.step();
             let mut emit = |ev: Event<'_>| {
@@ -88,10 +88,10 @@ impl Monitor {
                         step
                     },
                 };
-                for r in rules.iter_mut() {
+                for (i, r) in rules.iter_mut().enumerate() {
                     if let Some(reason) = r.detector.on_event(&ev, &ctx) {
                         if fired.is_none() && ctx.tokens >= r.min_tokens {
-                            fired = Some((r.kind, reason));
+                            fired = Some((i, reason));
                         } else if r.deferred.is_none() {
                             r.deferred = Some(reason);
                         }
@@ -108,7 +108,7 @@ impl Monitor {
                 tokens: *total,
                 step: scanner.step(),
             };
-            for r in rules.iter_mut() {
+            for (i, r) in rules.iter_mut().enumerate() {
                 let reason = r.detector.on_tokens(tokens, &ctx).or_else(|| {
                     (ctx.tokens >= r.min_tokens)
                         .then(|| r.deferred.take())
@@ -116,18 +116,23 @@ impl Monitor {
                 });
                 if let Some(reason) = reason {
                     if ctx.tokens >= r.min_tokens {
-                        fired = Some((r.kind, reason));
+                        fired = Some((i, reason));
                         break;
                     }
                 }
             }
         }
         match fired {
-            Some((rule, reason)) => {
+            Some((i, reason)) => {
+                let rule = &self.rules[i];
                 let brake = Brake {
-                    rule,
+                    rule: rule.kind,
                     reason,
-                    answer: self.answer.clone(),
+                    answer: rule
+                        .detector
+                        .answer()
+                        .map(str::to_string)
+                        .or_else(|| self.answer.clone()),
                     tokens: self.tokens,
                 };
                 self.cut_chars = Some(self.scanner.chars());

@@ -41,6 +41,7 @@ pub struct Convergence {
     verifications: u64,
     seen: Vec<Seen>,
     clock: u64,
+    converged: Option<String>,
 }
 
 impl Convergence {
@@ -62,6 +63,7 @@ impl Convergence {
             verifications: 0,
             seen: Vec::new(),
             clock: 0,
+            converged: None,
         }
     }
 
@@ -88,7 +90,11 @@ impl Convergence {
                     verifications_at: verifications,
                     age: clock,
                 });
-                return (self.repeats <= 1).then(|| format!("answer {raw} reached"));
+                if self.repeats <= 1 {
+                    self.converged = Some(raw.to_string());
+                    return Some(format!("answer {raw} reached"));
+                }
+                return None;
             }
         };
         entry.age = clock;
@@ -98,21 +104,28 @@ impl Convergence {
         entry.steps += 1;
         entry.last_step = step;
         entry.verifications_at = verifications;
-        (entry.steps >= self.repeats).then(|| {
-            format!(
-                "answer {raw} reached in {} separate steps{}",
-                entry.steps,
-                if verified {
-                    " with a re-check between"
-                } else {
-                    ""
-                }
-            )
-        })
+        if entry.steps < self.repeats {
+            return None;
+        }
+        let reason = format!(
+            "answer {raw} reached in {} separate steps{}",
+            entry.steps,
+            if verified {
+                " with a re-check between"
+            } else {
+                ""
+            }
+        );
+        self.converged = Some(raw.to_string());
+        Some(reason)
     }
 }
 
 impl Detector for Convergence {
+    fn answer(&self) -> Option<&str> {
+        self.converged.as_deref()
+    }
+
     fn on_event(&mut self, event: &Event<'_>, ctx: &Ctx) -> Option<String> {
         match event {
             Event::Marker(hit) if hit.verification && (hit.opening || !self.openers_only) => {

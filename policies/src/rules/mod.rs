@@ -36,6 +36,11 @@ pub trait Detector: Send + std::fmt::Debug {
     fn on_tokens(&mut self, _tokens: u32, _ctx: &Ctx) -> Option<String> {
         None
     }
+    /// The answer this rule braked on, when it knows better than "the latest
+    /// candidate" (convergence knows which answer converged).
+    fn answer(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Builds the detector for a validated spec.
