@@ -277,3 +277,20 @@ async fn tags_split_across_chunks_on_the_wire() {
         }
     }
 }
+
+#[tokio::test]
+async fn continuation_answer_sent_as_reasoning_comes_as_reasoning() {
+    let mock = MockUpstream::start(MockConfig {
+        continuation_in_reasoning: true,
+        ..MockConfig::default()
+    })
+    .await;
+    let be = backend(&mock, |_| {});
+    let cont = Continuation {
+        reasoning: "\\boxed{4}".into(),
+        max_tokens: 64,
+    };
+    let c = collect(be.continue_answer(request(), cont).await.unwrap()).await;
+    assert_eq!(c.reasoning, "The final answer is $\\boxed{4}$.");
+    assert_eq!(c.content, "");
+}

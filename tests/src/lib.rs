@@ -105,6 +105,10 @@ pub struct MockConfig {
     pub fault: Fault,
     /// Fault of continuations.
     pub continuation_fault: Fault,
+    /// Send the continuation's answer as reasoning (in the script's form),
+    /// as a vLLM reasoning parser does when it does not see the `</think>`
+    /// that closed the prefix. Default false.
+    pub continuation_in_reasoning: bool,
     /// Add `completion_tokens_details.reasoning_tokens` to usage (vLLM
     /// does not; default false).
     pub report_reasoning_tokens: bool,
@@ -118,6 +122,7 @@ impl Default for MockConfig {
             continuation_answer: None,
             fault: Fault::None,
             continuation_fault: Fault::None,
+            continuation_in_reasoning: false,
             report_reasoning_tokens: false,
         }
     }

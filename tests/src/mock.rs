@@ -125,7 +125,8 @@ fn generation(cfg: &MockConfig, body: &Value, cont: bool, index: usize) -> Gener
                 None => cfg.script.answer.clone(),
             }
         });
-        tokenize(&answer).into_iter().map(|t| (false, t)).collect()
+        let flag = cfg.continuation_in_reasoning;
+        tokenize(&answer).into_iter().map(|t| (flag, t)).collect()
     } else {
         cfg.script.tokens()
     };
