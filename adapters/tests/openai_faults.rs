@@ -180,3 +180,24 @@ async fn models_status_error() {
         Err(AdapterError::Status { status: 404, .. })
     ));
 }
+
+#[tokio::test]
+async fn a_json_answer_to_a_stream_request_is_converted() {
+    let body = json!({"id": "chatcmpl-9", "object": "chat.completion", "created": 1, "model": "mock-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "reasoning_content": "r", "content": "a"},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
+    let fault = Fault::Status {
+        status: 200,
+        body: body.to_string(),
+        content_type: "application/json".into(),
+    };
+    let mock = mock_with(fault, 0).await;
+    let be = backend(mock.base_url(), |_| {});
+    let (events, error, _) = drain(be.stream(request()).await.unwrap()).await;
+    assert!(error.is_none());
+    assert!(events.contains(&BackendEvent::Reasoning("r".into())));
+    assert!(events.contains(&BackendEvent::Content("a".into())));
+    assert!(events.contains(&BackendEvent::Finish("stop".into())));
+    assert!(matches!(events.last(), Some(BackendEvent::Usage(_))));
+}

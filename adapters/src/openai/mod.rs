@@ -14,7 +14,8 @@
 //! - the body ends (or the connection breaks) before `data: [DONE]` →
 //!   `Closed`.
 //!
-//! After an error item the stream ends. The stream reads the response only
+//! A 2xx `application/json` answer (a server that ignored `stream`) is
+//! turned into the same events. After an error item the stream ends. The stream reads the response only
 //! when polled (no spawned task): dropping it closes the connection.
 //!
 //! Reasoning is normalised (see `normalise`): `delta.reasoning`,
@@ -22,6 +23,7 @@
 //! `Reasoning` events. For templates that open `<think>` themselves, set
 //! `assume_open_think` (see `think`).
 
+mod fallback;
 mod normalise;
 mod request;
 mod sse;
@@ -127,6 +129,9 @@ impl OpenAiBackend {
         let first = self.cfg.first_byte_timeout.min(self.cfg.max_stream);
         let resp = send(rb, first).await?;
         let resp = check_status(resp, self.cfg.first_byte_timeout).await?;
+        if is_json(&resp) {
+            return self.json_answer(resp, norm).await;
+        }
         let limits = stream::Limits {
             idle: self.cfg.idle_timeout,
             deadline: start + self.cfg.max_stream,
@@ -135,6 +140,33 @@ impl OpenAiBackend {
         };
         Ok(stream::events(resp, limits, norm))
     }
+
+    /// A server that ignored `stream: true` (see `fallback`).
+    async fn json_answer(
+        &self,
+        resp: reqwest::Response,
+        norm: Normaliser,
+    ) -> Result<EventStream, AdapterError> {
+        tracing::debug!("upstream answered a streaming request with JSON");
+        let limit = self.cfg.idle_timeout;
+        let bytes = tokio::time::timeout(limit, resp.bytes())
+            .await
+            .map_err(|_| AdapterError::Timeout(format!("JSON body not read within {limit:?}")))?
+            .map_err(|e| AdapterError::Closed(error_text(&e)))?;
+        let body: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| AdapterError::Protocol(format!("JSON answer is invalid: {e}")))?;
+        let items: Vec<_> = match fallback::completion_events(&body, norm) {
+            Ok(events) => events.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        Ok(Box::pin(futures::stream::iter(items)))
+    }
+}
+
+fn is_json(resp: &reqwest::Response) -> bool {
+    let ct = resp.headers().get(reqwest::header::CONTENT_TYPE);
+    ct.and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
 }
 
 #[async_trait]
