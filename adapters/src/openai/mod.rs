@@ -24,6 +24,7 @@
 //! `assume_open_think` (see `think`).
 
 mod fallback;
+mod http;
 mod normalise;
 mod request;
 mod sse;
@@ -36,6 +37,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
+use http::{check_status, error_text, is_json, send};
 use normalise::Normaliser;
 
 pub use normalise::parse_usage;
@@ -43,8 +45,7 @@ pub use request::{continuation_body, prefix, stream_body};
 pub use sse::{SseDecoder, SseError, SseEvent};
 pub use think::{Piece, ThinkSplitter};
 
-/// Bytes of an upstream error body kept in `AdapterError::Status`.
-pub const ERROR_BODY_LIMIT: usize = 8 * 1024;
+pub use http::ERROR_BODY_LIMIT;
 
 /// Settings of one OpenAI-compatible upstream.
 #[derive(Debug, Clone)]
@@ -163,12 +164,6 @@ impl OpenAiBackend {
     }
 }
 
-fn is_json(resp: &reqwest::Response) -> bool {
-    let ct = resp.headers().get(reqwest::header::CONTENT_TYPE);
-    ct.and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"))
-}
-
 #[async_trait]
 impl Backend for OpenAiBackend {
     async fn stream(&self, request: Map<String, Value>) -> Result<EventStream, AdapterError> {
@@ -207,64 +202,4 @@ impl Backend for OpenAiBackend {
         serde_json::from_slice(&bytes)
             .map_err(|e| AdapterError::Protocol(format!("models body is not JSON: {e}")))
     }
-}
-
-async fn send(
-    rb: reqwest::RequestBuilder,
-    limit: Duration,
-) -> Result<reqwest::Response, AdapterError> {
-    match tokio::time::timeout(limit, rb.send()).await {
-        Err(_) => Err(AdapterError::Timeout(format!(
-            "no response headers within {limit:?}"
-        ))),
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(e)) if e.is_connect() => Err(AdapterError::Connect(error_text(&e))),
-        Ok(Err(e)) if e.is_timeout() => Err(AdapterError::Timeout(error_text(&e))),
-        Ok(Err(e)) if e.is_builder() => Err(AdapterError::Internal(error_text(&e))),
-        Ok(Err(e)) => Err(AdapterError::Connect(error_text(&e))),
-    }
-}
-
-/// Passes 2xx through; reads (at most [`ERROR_BODY_LIMIT`] bytes of) the
-/// body of anything else into `Status`.
-async fn check_status(
-    mut resp: reqwest::Response,
-    limit: Duration,
-) -> Result<reqwest::Response, AdapterError> {
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    let mut body = Vec::new();
-    let read = async {
-        while body.len() < ERROR_BODY_LIMIT {
-            match resp.chunk().await {
-                Ok(Some(c)) => body.extend_from_slice(&c),
-                _ => break,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(limit, read).await;
-    body.truncate(ERROR_BODY_LIMIT);
-    let body = String::from_utf8_lossy(&body).into_owned();
-    tracing::debug!(
-        status = status.as_u16(),
-        "upstream returned an error status"
-    );
-    Err(AdapterError::Status {
-        status: status.as_u16(),
-        body,
-    })
-}
-
-/// A reqwest error with its source chain.
-pub(crate) fn error_text(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }

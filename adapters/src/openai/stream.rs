@@ -78,9 +78,9 @@ impl State {
                 "body ended without `data: [DONE]`".into(),
             )),
             Ok(Some(Err(e))) if e.is_timeout() => {
-                self.fail(AdapterError::Timeout(super::error_text(&e)))
+                self.fail(AdapterError::Timeout(super::http::error_text(&e)))
             }
-            Ok(Some(Err(e))) => self.fail(AdapterError::Closed(super::error_text(&e))),
+            Ok(Some(Err(e))) => self.fail(AdapterError::Closed(super::http::error_text(&e))),
             Ok(Some(Ok(bytes))) => self.bytes(&bytes),
         }
     }
