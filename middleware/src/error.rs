@@ -156,9 +156,10 @@ impl IntoResponse for ProxyError {
         let mut response = (status, axum::Json(self.body())).into_response();
         if let ProxyError::RateLimited { retry_after, .. } = &self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
         }
         response
     }

@@ -27,9 +27,14 @@ impl Gateway {
         let mut backends: HashMap<String, Arc<dyn Backend>> = HashMap::new();
         for (name, backend) in &config.backends {
             let built: Arc<dyn Backend> = match backend {
-                BackendConfig::Openai(cfg) => Arc::new(OpenAiBackend::new(cfg.adapter_config()).map_err(|e| {
-                    ProxyError::Config(vec![ConfigIssue::new(format!("backends.{name}"), e.to_string())])
-                })?),
+                BackendConfig::Openai(cfg) => {
+                    Arc::new(OpenAiBackend::new(cfg.adapter_config()).map_err(|e| {
+                        ProxyError::Config(vec![ConfigIssue::new(
+                            format!("backends.{name}"),
+                            e.to_string(),
+                        )])
+                    })?)
+                }
                 BackendConfig::Mistralrs(_) => {
                     return Err(ProxyError::Config(vec![ConfigIssue::new(
                         format!("backends.{name}.kind"),
@@ -63,7 +68,11 @@ impl Gateway {
     }
 
     /// The tenant's policy, or the one the request names if the tenant allows it.
-    pub fn policy(&self, tenant: &Tenant, requested: Option<&str>) -> Result<(String, Arc<PolicyConfig>), ProxyError> {
+    pub fn policy(
+        &self,
+        tenant: &Tenant,
+        requested: Option<&str>,
+    ) -> Result<(String, Arc<PolicyConfig>), ProxyError> {
         let name = match requested {
             Some(name) if tenant.may_use(name) => name,
             Some(name) => {

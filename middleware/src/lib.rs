@@ -10,7 +10,7 @@
 pub mod config;
 pub mod error;
 pub mod gateway;
-pub mod layer;
+pub mod brake;
 pub mod limits;
 pub mod metrics;
 pub mod reload;
@@ -21,5 +21,5 @@ pub mod tenant;
 
 pub use error::ProxyError;
 pub use gateway::Gateway;
-pub use layer::BrakeLayer;
+pub use brake::BrakeLayer;
 pub use server::{router, AppState};

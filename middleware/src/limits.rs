@@ -50,7 +50,9 @@ impl Limits {
         }
         let limiter = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = tenants.entry(tenant.name.clone()).or_insert_with(|| Arc::new(TenantLimiter::new(settings)));
+            let entry = tenants
+                .entry(tenant.name.clone())
+                .or_insert_with(|| Arc::new(TenantLimiter::new(settings)));
             if entry.settings != settings {
                 *entry = Arc::new(TenantLimiter::new(settings));
             }
@@ -69,12 +71,14 @@ impl Limits {
             }
         }
         let permit = match &limiter.concurrent {
-            Some(semaphore) => Some(semaphore.clone().try_acquire_owned().map_err(|_| ProxyError::RateLimited {
-                message: format!(
-                    "limit of {} concurrent requests reached",
-                    settings.concurrent.unwrap_or_default()
-                ),
-                retry_after: Duration::from_secs(1),
+            Some(semaphore) => Some(semaphore.clone().try_acquire_owned().map_err(|_| {
+                ProxyError::RateLimited {
+                    message: format!(
+                        "limit of {} concurrent requests reached",
+                        settings.concurrent.unwrap_or_default()
+                    ),
+                    retry_after: Duration::from_secs(1),
+                }
             })?),
             None => None,
         };
@@ -86,7 +90,9 @@ impl TenantLimiter {
     fn new(settings: Settings) -> Self {
         Self {
             settings,
-            concurrent: settings.concurrent.map(|n| Arc::new(Semaphore::new(n as usize))),
+            concurrent: settings
+                .concurrent
+                .map(|n| Arc::new(Semaphore::new(n as usize))),
             rate: settings
                 .per_minute
                 .and_then(NonZeroU32::new)

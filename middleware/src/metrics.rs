@@ -70,14 +70,27 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("selfbrake");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("requests", "Chat requests by tenant, policy and outcome", requests.clone());
+        registry.register(
+            "requests",
+            "Chat requests by tenant, policy and outcome",
+            requests.clone(),
+        );
         let brakes = Family::<BrakeLabels, Counter>::default();
         registry.register("brakes", "Brakes by tenant and rule", brakes.clone());
         let reasoning_tokens = Family::<TenantLabels, Counter>::default();
-        registry.register("reasoning_tokens", "Reasoning tokens generated", reasoning_tokens.clone());
+        registry.register(
+            "reasoning_tokens",
+            "Reasoning tokens generated",
+            reasoning_tokens.clone(),
+        );
         let answer_tokens = Family::<TenantLabels, Counter>::default();
-        registry.register("answer_tokens", "Answer tokens generated", answer_tokens.clone());
-        let upstream_first_byte: HistogramFamily<BackendLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "answer_tokens",
+            "Answer tokens generated",
+            answer_tokens.clone(),
+        );
+        let upstream_first_byte: HistogramFamily<BackendLabels> =
+            Family::new_with_constructor(latency_histogram);
         registry.register(
             "upstream_first_byte_seconds",
             "Time from request to the upstream's response headers",
@@ -91,9 +104,17 @@ impl Metrics {
             overhead.clone(),
         );
         let streams_in_flight = Gauge::default();
-        registry.register("streams_in_flight", "Chat responses being streamed", streams_in_flight.clone());
+        registry.register(
+            "streams_in_flight",
+            "Chat responses being streamed",
+            streams_in_flight.clone(),
+        );
         let reloads = Family::<ResultLabels, Counter>::default();
-        registry.register("config_reloads", "Config reloads by result (ok, error)", reloads.clone());
+        registry.register(
+            "config_reloads",
+            "Config reloads by result (ok, error)",
+            reloads.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,

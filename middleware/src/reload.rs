@@ -21,7 +21,9 @@ pub fn reload(state: &AppState, path: &Path, listen: &str) -> Result<(), ProxyEr
         }
         Gateway::build(&config)
     });
-    let label = ResultLabels { result: if result.is_ok() { "ok" } else { "error" }.into() };
+    let label = ResultLabels {
+        result: if result.is_ok() { "ok" } else { "error" }.into(),
+    };
     state.metrics.reloads.get_or_create(&label).inc();
     match result {
         Ok(gateway) => {
@@ -38,23 +40,34 @@ pub fn reload(state: &AppState, path: &Path, listen: &str) -> Result<(), ProxyEr
 
 /// Watches `path` and SIGHUP for the life of the process. Returns the watcher,
 /// which must be kept alive.
-pub fn spawn(state: AppState, path: PathBuf, listen: String) -> notify::Result<notify::RecommendedWatcher> {
+pub fn spawn(
+    state: AppState,
+    path: PathBuf,
+    listen: String,
+) -> notify::Result<notify::RecommendedWatcher> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let file_name = path.file_name().map(|n| n.to_owned());
     let watch_tx = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
-            let ours = event.paths.iter().any(|p| p.file_name() == file_name.as_deref());
+            let ours = event
+                .paths
+                .iter()
+                .any(|p| p.file_name() == file_name.as_deref());
             if ours && (event.kind.is_modify() || event.kind.is_create()) {
                 let _ = watch_tx.send(());
             }
         }
     })?;
     // Watch the directory: editors and config managers replace the file rather than write it.
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
     tokio::spawn(async move {
-        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
             while hup.recv().await.is_some() {
                 if tx.send(()).is_err() {
                     break;

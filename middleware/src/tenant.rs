@@ -90,7 +90,10 @@ impl Tenants {
     /// compared in constant time, so timing says nothing about the keys.
     pub fn resolve(&self, authorization: Option<&str>) -> Result<&Tenant, ProxyError> {
         let key = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim);
         if let Some(key) = key {
             let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
@@ -133,9 +136,18 @@ mod tests {
         ))
         .unwrap();
         let tenants = Tenants::from_config(&cfg);
-        assert_eq!(tenants.resolve(Some("Bearer sk-acme")).unwrap().name, "acme");
-        assert!(matches!(tenants.resolve(Some("Bearer sk-other")), Err(ProxyError::Unauthorized)));
-        assert!(matches!(tenants.resolve(None), Err(ProxyError::Unauthorized)));
+        assert_eq!(
+            tenants.resolve(Some("Bearer sk-acme")).unwrap().name,
+            "acme"
+        );
+        assert!(matches!(
+            tenants.resolve(Some("Bearer sk-other")),
+            Err(ProxyError::Unauthorized)
+        ));
+        assert!(matches!(
+            tenants.resolve(None),
+            Err(ProxyError::Unauthorized)
+        ));
     }
 
     #[test]

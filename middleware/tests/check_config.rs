@@ -2,7 +2,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const BACKEND: &str = "[backends.gpu]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n";
+const BACKEND: &str =
+    "[backends.gpu]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n";
 const KEY: &str = "sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
 
 fn check(name: &str, toml: &str) -> (bool, String) {
@@ -16,7 +17,8 @@ fn check(name: &str, toml: &str) -> (bool, String) {
         .env_remove("SELFBRAKE__SERVER__LISTEN")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code() == Some(0), out.status.success());
     (out.status.success(), text)
 }
@@ -35,42 +37,106 @@ fn assert_error(name: &str, toml: &str, path: &str, words: &str) {
 fn valid_examples_pass() {
     for file in ["vllm.toml", "multi-tenant.toml", "llamacpp.toml"] {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/").to_string() + file;
-        let out = Command::new(env!("CARGO_BIN_EXE_selfbrake")).args(["check-config", &path]).output().unwrap();
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
+            .args(["check-config", &path])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn unknown_keys() {
-    assert_error("unknown-server", "[server]\nlisen = \"x\"\n", "server.lisen", "unknown field");
-    assert_error("unknown-backend", &format!("{BACKEND}timeout = 5\n"), "backends.gpu.timeout", "unknown field");
-    assert_error("unknown-section", &format!("{BACKEND}[polices.x]\nrules = []\n"), "polices", "unknown field");
+    assert_error(
+        "unknown-server",
+        "[server]\nlisen = \"x\"\n",
+        "server.lisen",
+        "unknown field",
+    );
+    assert_error(
+        "unknown-backend",
+        &format!("{BACKEND}timeout = 5\n"),
+        "backends.gpu.timeout",
+        "unknown field",
+    );
+    assert_error(
+        "unknown-section",
+        &format!("{BACKEND}[polices.x]\nrules = []\n"),
+        "polices",
+        "unknown field",
+    );
 }
 
 #[test]
 fn unknown_rule_kind_and_rule_parameter() {
     let toml = format!("{BACKEND}[policies.p]\nrules = [{{ kind = \"budgett\" }}]\n");
-    assert_error("rule-kind", &toml, "policies.p.rules[0].kind", "unknown variant");
+    assert_error(
+        "rule-kind",
+        &toml,
+        "policies.p.rules[0].kind",
+        "unknown variant",
+    );
 }
 
 #[test]
 fn bad_thresholds() {
-    let toml = format!("{BACKEND}[policies.p]\nrules = [{{ kind = \"budget\", max_reasoning_tokens = 0 }}]\n");
-    assert_error("budget-zero", &toml, "policies.p.rules[0].max_reasoning_tokens", "at least");
+    let toml = format!(
+        "{BACKEND}[policies.p]\nrules = [{{ kind = \"budget\", max_reasoning_tokens = 0 }}]\n"
+    );
+    assert_error(
+        "budget-zero",
+        &toml,
+        "policies.p.rules[0].max_reasoning_tokens",
+        "at least",
+    );
     let toml = format!("{BACKEND}[policies.p]\nanswer_max_tokens = 0\n");
-    assert_error("answer-zero", &toml, "policies.p.answer_max_tokens", "at least 1");
+    assert_error(
+        "answer-zero",
+        &toml,
+        "policies.p.answer_max_tokens",
+        "at least 1",
+    );
     let toml = format!("{BACKEND}[backends.gpu2]\nkind = \"openai\"\nbase_url = \"ftp://x\"\nidle_timeout_ms = 0\n");
     assert_error("base-url", &toml, "backends.gpu2.base_url", "http://");
-    assert_error("idle-zero", &toml, "backends.gpu2.idle_timeout_ms", "at least 1");
-    assert_error("listen", &format!("[server]\nlisten = \"nowhere\"\n{BACKEND}"), "server.listen", "address");
+    assert_error(
+        "idle-zero",
+        &toml,
+        "backends.gpu2.idle_timeout_ms",
+        "at least 1",
+    );
+    assert_error(
+        "listen",
+        &format!("[server]\nlisten = \"nowhere\"\n{BACKEND}"),
+        "server.listen",
+        "address",
+    );
 }
 
 #[test]
 fn tenant_naming_missing_policy_or_backend() {
     let toml = format!("{BACKEND}[tenants.t]\nbackend = \"cpu\"\npolicy = \"fast\"\nallowed_policies = [\"slow\"]\n");
-    assert_error("missing-backend", &toml, "tenants.t.backend", "no backend named `cpu`");
-    assert_error("missing-policy", &toml, "tenants.t.policy", "no policy named `fast`");
-    assert_error("missing-allowed", &toml, "tenants.t.allowed_policies[0]", "no policy named `slow`");
+    assert_error(
+        "missing-backend",
+        &toml,
+        "tenants.t.backend",
+        "no backend named `cpu`",
+    );
+    assert_error(
+        "missing-policy",
+        &toml,
+        "tenants.t.policy",
+        "no policy named `fast`",
+    );
+    assert_error(
+        "missing-allowed",
+        &toml,
+        "tenants.t.allowed_policies[0]",
+        "no policy named `slow`",
+    );
 }
 
 #[test]
@@ -81,9 +147,17 @@ fn keys_must_be_hashed_and_unique() {
          [tenants.c]\napi_keys = [\"{KEY}\"]\nbackend = \"gpu\"\npolicy = \"default\"\n"
     );
     assert_error("plain-key", &toml, "tenants.a.api_keys[0]", "sha256:");
-    assert_error("duplicate-key", &toml, "tenants.c.api_keys[0]", "also given to tenant `b`");
+    assert_error(
+        "duplicate-key",
+        &toml,
+        "tenants.c.api_keys[0]",
+        "also given to tenant `b`",
+    );
     let (_, text) = check("no-leak", &toml);
-    assert!(!text.contains("sk-plain"), "a key never appears in errors:\n{text}");
+    assert!(
+        !text.contains("sk-plain"),
+        "a key never appears in errors:\n{text}"
+    );
 }
 
 #[test]
@@ -92,8 +166,18 @@ fn limits_and_anonymous_tenants() {
         "{BACKEND}[tenants.a]\nanonymous = true\nbackend = \"gpu\"\npolicy = \"default\"\nrequests_per_minute = 0\n\
          [tenants.b]\nanonymous = true\nbackend = \"gpu\"\npolicy = \"default\"\n"
     );
-    assert_error("rpm-zero", &toml, "tenants.a.requests_per_minute", "at least 1");
-    assert_error("two-anonymous", &toml, "tenants", "only one tenant may be anonymous");
+    assert_error(
+        "rpm-zero",
+        &toml,
+        "tenants.a.requests_per_minute",
+        "at least 1",
+    );
+    assert_error(
+        "two-anonymous",
+        &toml,
+        "tenants",
+        "only one tenant may be anonymous",
+    );
 }
 
 #[test]

@@ -18,7 +18,8 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.traces)
         .with_context(|| format!("reading {}", args.traces.display()))?;
-    let traces = parse_traces(&text).with_context(|| format!("parsing {}", args.traces.display()))?;
+    let traces =
+        parse_traces(&text).with_context(|| format!("parsing {}", args.traces.display()))?;
     let config = match &args.config {
         Some(path) => Config::load(path).with_context(|| format!("loading {}", path.display()))?,
         None => Config::from_toml_str("")?,
@@ -52,7 +53,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 fn progress(done: usize, total: usize) {
     const WIDTH: usize = 30;
     let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
-    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(WIDTH - filled));
+    eprint!(
+        "\r[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    );
     let _ = std::io::stderr().flush();
 }
 

@@ -56,8 +56,18 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, listen, json_logs } => serve::run(config, listen, json_logs),
-        Command::Eval { traces, config, policy, json, per_trace } => eval::run(eval::EvalArgs {
+        Command::Serve {
+            config,
+            listen,
+            json_logs,
+        } => serve::run(config, listen, json_logs),
+        Command::Eval {
+            traces,
+            config,
+            policy,
+            json,
+            per_trace,
+        } => eval::run(eval::EvalArgs {
             traces,
             config,
             policy,

@@ -27,13 +27,23 @@ impl ConfigIssue {
             .and_then(|rest| rest.split('`').next())
             .unwrap_or("");
         // `a.b[1]kind` → `a.b[1].kind`
-        let mut path = path.replace("]", "].").replace("].[", "][").replace("]..", "].");
+        let mut path = path
+            .replace("]", "].")
+            .replace("].[", "][")
+            .replace("]..", "].");
         if path.ends_with('.') {
             path.pop();
         }
         // Name the unknown key itself, not only the table that holds it.
-        if let Some(field) = text.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-            path = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+        if let Some(field) = text
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+        {
+            path = if path.is_empty() {
+                field.to_string()
+            } else {
+                format!("{path}.{field}")
+            };
         }
         let message = text.split(" for key `").next().unwrap_or(&text).to_string();
         Self::new(path, message)
@@ -57,11 +67,17 @@ impl Config {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             issues.push(ConfigIssue::new(
                 "server.listen",
-                format!("`{}` is not an address like 127.0.0.1:8787", self.server.listen),
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8787",
+                    self.server.listen
+                ),
             ));
         }
         if self.server.max_body_bytes == 0 {
-            issues.push(ConfigIssue::new("server.max_body_bytes", "must be at least 1"));
+            issues.push(ConfigIssue::new(
+                "server.max_body_bytes",
+                "must be at least 1",
+            ));
         }
         for (name, backend) in &self.backends {
             if let BackendConfig::Openai(b) = backend {
@@ -105,9 +121,15 @@ impl Config {
 
     fn validate_tenants(&self, issues: &mut Vec<ConfigIssue>) {
         if self.backends.is_empty() {
-            issues.push(ConfigIssue::new("backends", "at least one backend is required"));
+            issues.push(ConfigIssue::new(
+                "backends",
+                "at least one backend is required",
+            ));
         }
-        if self.tenants.is_empty() && self.backends.len() > 1 && !self.backends.contains_key("default") {
+        if self.tenants.is_empty()
+            && self.backends.len() > 1
+            && !self.backends.contains_key("default")
+        {
             issues.push(ConfigIssue::new(
                 "tenants",
                 "several backends and no tenants: add a tenant, or name one backend `default`",
@@ -154,12 +176,21 @@ impl Config {
                 }
             }
             for (key, value) in [
-                ("max_concurrent_requests", tenant.max_concurrent_requests.map(u64::from)),
-                ("requests_per_minute", tenant.requests_per_minute.map(u64::from)),
+                (
+                    "max_concurrent_requests",
+                    tenant.max_concurrent_requests.map(u64::from),
+                ),
+                (
+                    "requests_per_minute",
+                    tenant.requests_per_minute.map(u64::from),
+                ),
                 ("max_reasoning_tokens", tenant.max_reasoning_tokens),
             ] {
                 if value == Some(0) {
-                    issues.push(ConfigIssue::new(format!("tenants.{name}.{key}"), "must be at least 1"));
+                    issues.push(ConfigIssue::new(
+                        format!("tenants.{name}.{key}"),
+                        "must be at least 1",
+                    ));
                 }
             }
             if tenant.anonymous {
@@ -169,7 +200,10 @@ impl Config {
         if anonymous.len() > 1 {
             issues.push(ConfigIssue::new(
                 "tenants",
-                format!("only one tenant may be anonymous, found {}", anonymous.join(", ")),
+                format!(
+                    "only one tenant may be anonymous, found {}",
+                    anonymous.join(", ")
+                ),
             ));
         }
     }

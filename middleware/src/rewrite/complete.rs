@@ -27,7 +27,9 @@ impl CompletionBuilder {
             reasoning_field,
             id: None,
             model: model.unwrap_or("unknown").to_string(),
-            created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            created: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             reasoning: String::new(),
             content: String::new(),
             tool_calls: Vec::new(),
@@ -52,7 +54,9 @@ impl CompletionBuilder {
             SessionEvent::Extra(fields) => {
                 for (key, value) in fields {
                     match (self.extra.get_mut(&key), value) {
-                        (Some(Value::String(existing)), Value::String(more)) => existing.push_str(&more),
+                        (Some(Value::String(existing)), Value::String(more)) => {
+                            existing.push_str(&more)
+                        }
                         (_, value) => {
                             self.extra.insert(key, value);
                         }

@@ -47,7 +47,9 @@ impl SseEncoder {
             return Bytes::from(out);
         }
         if self.head.is_none() && !matches!(event, SessionEvent::Failed(_)) {
-            let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let created = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
             let id = format!("chatcmpl-sb{created:x}{:x}", std::process::id());
             let model = self.fallback_model.clone();
             self.open(&mut out, &id, &model, created);
@@ -57,11 +59,14 @@ impl SseEncoder {
             SessionEvent::Reasoning(text) => {
                 let escaped = escape(&text);
                 match self.reasoning_field {
-                    ReasoningField::ReasoningContent => self.delta(&mut out, &[("reasoning_content", &escaped)]),
-                    ReasoningField::Reasoning => self.delta(&mut out, &[("reasoning", &escaped)]),
-                    ReasoningField::Both => {
-                        self.delta(&mut out, &[("reasoning", &escaped), ("reasoning_content", &escaped)])
+                    ReasoningField::ReasoningContent => {
+                        self.delta(&mut out, &[("reasoning_content", &escaped)])
                     }
+                    ReasoningField::Reasoning => self.delta(&mut out, &[("reasoning", &escaped)]),
+                    ReasoningField::Both => self.delta(
+                        &mut out,
+                        &[("reasoning", &escaped), ("reasoning_content", &escaped)],
+                    ),
                 }
             }
             SessionEvent::Content(text) => self.delta(&mut out, &[("content", &escape(&text))]),
@@ -70,7 +75,12 @@ impl SseEncoder {
             }
             SessionEvent::Extra(fields) => {
                 let head = self.head.as_ref().expect("opened above");
-                let _ = write!(out, "{}{}{CHOICE_SUFFIX}", head.choice_prefix, Value::Object(fields));
+                let _ = write!(
+                    out,
+                    "{}{}{CHOICE_SUFFIX}",
+                    head.choice_prefix,
+                    Value::Object(fields)
+                );
             }
             SessionEvent::End(summary) => self.end(&mut out, &summary),
             SessionEvent::Failed(error) => {
@@ -88,8 +98,14 @@ impl SseEncoder {
             escape(model)
         );
         let choice_prefix = format!("{chunk_prefix},\"choices\":[{{\"index\":0,\"delta\":");
-        let _ = write!(out, "{choice_prefix}{{\"role\":\"assistant\",\"content\":\"\"}}{CHOICE_SUFFIX}");
-        self.head = Some(Head { choice_prefix, chunk_prefix });
+        let _ = write!(
+            out,
+            "{choice_prefix}{{\"role\":\"assistant\",\"content\":\"\"}}{CHOICE_SUFFIX}"
+        );
+        self.head = Some(Head {
+            choice_prefix,
+            chunk_prefix,
+        });
     }
 
     fn delta(&self, out: &mut String, fields: &[(&str, &str)]) {
@@ -139,7 +155,10 @@ fn escape(text: &str) -> String {
 /// Merges streamed `tool_calls` deltas (by `index`) into whole calls.
 pub(crate) fn merge_tool_call(calls: &mut Vec<Map<String, Value>>, delta: Value) {
     let Value::Object(delta) = delta else { return };
-    let index = delta.get("index").and_then(Value::as_u64).unwrap_or(calls.len() as u64) as usize;
+    let index = delta
+        .get("index")
+        .and_then(Value::as_u64)
+        .unwrap_or(calls.len() as u64) as usize;
     while calls.len() <= index {
         calls.push(Map::new());
     }
@@ -151,10 +170,14 @@ pub(crate) fn merge_tool_call(calls: &mut Vec<Map<String, Value>>, delta: Value)
                 let target = call
                     .entry("function")
                     .or_insert_with(|| Value::Object(Map::new()));
-                let Value::Object(target) = target else { continue };
+                let Value::Object(target) = target else {
+                    continue;
+                };
                 for (fk, fv) in function {
                     match (target.get_mut(&fk), fv) {
-                        (Some(Value::String(existing)), Value::String(more)) => existing.push_str(&more),
+                        (Some(Value::String(existing)), Value::String(more)) => {
+                            existing.push_str(&more)
+                        }
                         (_, v) => {
                             target.insert(fk, v);
                         }

@@ -12,29 +12,52 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// Parses and validates a request body; every refusal names the field.
     pub fn parse(bytes: &[u8]) -> Result<Self, ProxyError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| ProxyError::bad_request(format!("request body is not valid JSON: {e}"), None))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            ProxyError::bad_request(format!("request body is not valid JSON: {e}"), None)
+        })?;
         let Value::Object(body) = value else {
-            return Err(ProxyError::bad_request("request body must be a JSON object", None));
+            return Err(ProxyError::bad_request(
+                "request body must be a JSON object",
+                None,
+            ));
         };
         let messages = match body.get("messages") {
-            None => return Err(ProxyError::bad_request("`messages` is required", Some("messages"))),
+            None => {
+                return Err(ProxyError::bad_request(
+                    "`messages` is required",
+                    Some("messages"),
+                ))
+            }
             Some(Value::Array(m)) if m.is_empty() => {
-                return Err(ProxyError::bad_request("`messages` must not be empty", Some("messages")))
+                return Err(ProxyError::bad_request(
+                    "`messages` must not be empty",
+                    Some("messages"),
+                ))
             }
             Some(Value::Array(m)) => m,
-            Some(_) => return Err(ProxyError::bad_request("`messages` must be an array", Some("messages"))),
+            Some(_) => {
+                return Err(ProxyError::bad_request(
+                    "`messages` must be an array",
+                    Some("messages"),
+                ))
+            }
         };
         for (i, message) in messages.iter().enumerate() {
             let param = format!("messages[{i}]");
             let Some(obj) = message.as_object() else {
-                return Err(ProxyError::bad_request(format!("`{param}` must be an object"), Some(&param)));
+                return Err(ProxyError::bad_request(
+                    format!("`{param}` must be an object"),
+                    Some(&param),
+                ));
             };
             match obj.get("role") {
                 Some(Value::String(_)) => {}
                 _ => {
                     let p = format!("{param}.role");
-                    return Err(ProxyError::bad_request(format!("`{p}` must be a string"), Some(&p)));
+                    return Err(ProxyError::bad_request(
+                        format!("`{p}` must be a string"),
+                        Some(&p),
+                    ));
                 }
             }
             if let Some(content) = obj.get("content") {
@@ -50,11 +73,19 @@ impl ChatRequest {
         let stream = match body.get("stream") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(ProxyError::bad_request("`stream` must be a boolean", Some("stream"))),
+            Some(_) => {
+                return Err(ProxyError::bad_request(
+                    "`stream` must be a boolean",
+                    Some("stream"),
+                ))
+            }
         };
         if let Some(model) = body.get("model") {
             if !model.is_string() {
-                return Err(ProxyError::bad_request("`model` must be a string", Some("model")));
+                return Err(ProxyError::bad_request(
+                    "`model` must be a string",
+                    Some("model"),
+                ));
             }
         }
         match body.get("n") {
@@ -66,7 +97,12 @@ impl ChatRequest {
                     Some("n"),
                 ))
             }
-            Some(_) => return Err(ProxyError::bad_request("`n` must be a positive integer", Some("n"))),
+            Some(_) => {
+                return Err(ProxyError::bad_request(
+                    "`n` must be a positive integer",
+                    Some("n"),
+                ))
+            }
         }
         for key in ["max_tokens", "max_completion_tokens"] {
             match body.get(key) {
@@ -110,9 +146,10 @@ impl ChatRequest {
         };
         match system.get_mut("content") {
             Some(Value::String(text)) => *text = format!("{prompt}\n\n{text}"),
-            Some(Value::Array(parts)) => {
-                parts.insert(0, serde_json::json!({"type": "text", "text": format!("{prompt}\n\n")}))
-            }
+            Some(Value::Array(parts)) => parts.insert(
+                0,
+                serde_json::json!({"type": "text", "text": format!("{prompt}\n\n")}),
+            ),
             _ => {
                 system.insert("content".into(), prompt.into());
             }
@@ -138,31 +175,60 @@ mod tests {
         assert_eq!(err("{}").1.as_deref(), Some("messages"));
         assert_eq!(err(r#"{"messages":[]}"#).1.as_deref(), Some("messages"));
         assert_eq!(err(r#"{"messages":"hi"}"#).1.as_deref(), Some("messages"));
-        assert_eq!(err(r#"{"messages":[{"content":"x"}]}"#).1.as_deref(), Some("messages[0].role"));
-        assert_eq!(err(r#"{"messages":[{"role":"user"}],"stream":"yes"}"#).1.as_deref(), Some("stream"));
-        assert_eq!(err(r#"{"messages":[{"role":"user"}],"n":2}"#).1.as_deref(), Some("n"));
-        assert_eq!(err(r#"{"messages":[{"role":"user"}],"n":0}"#).1.as_deref(), Some("n"));
-        assert_eq!(err(r#"{"messages":[{"role":"user"}],"max_tokens":-1}"#).1.as_deref(), Some("max_tokens"));
+        assert_eq!(
+            err(r#"{"messages":[{"content":"x"}]}"#).1.as_deref(),
+            Some("messages[0].role")
+        );
+        assert_eq!(
+            err(r#"{"messages":[{"role":"user"}],"stream":"yes"}"#)
+                .1
+                .as_deref(),
+            Some("stream")
+        );
+        assert_eq!(
+            err(r#"{"messages":[{"role":"user"}],"n":2}"#).1.as_deref(),
+            Some("n")
+        );
+        assert_eq!(
+            err(r#"{"messages":[{"role":"user"}],"n":0}"#).1.as_deref(),
+            Some("n")
+        );
+        assert_eq!(
+            err(r#"{"messages":[{"role":"user"}],"max_tokens":-1}"#)
+                .1
+                .as_deref(),
+            Some("max_tokens")
+        );
     }
 
     #[test]
     fn unknown_keys_are_kept() {
-        let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}],"top_k":5,"stream":true}"#).unwrap();
+        let req = ChatRequest::parse(
+            br#"{"messages":[{"role":"user","content":"hi"}],"top_k":5,"stream":true}"#,
+        )
+        .unwrap();
         assert!(req.stream);
         assert_eq!(req.body["top_k"], 5);
     }
 
     #[test]
     fn system_prompt_is_added_or_prepended() {
-        let mut req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        let mut req =
+            ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
         req.inject_system_prompt("Be brief.");
-        assert_eq!(req.body["messages"][0], serde_json::json!({"role":"system","content":"Be brief."}));
+        assert_eq!(
+            req.body["messages"][0],
+            serde_json::json!({"role":"system","content":"Be brief."})
+        );
         let mut req = ChatRequest::parse(
             br#"{"messages":[{"role":"system","content":"You are kind."},{"role":"user","content":"hi"}]}"#,
         )
         .unwrap();
         req.inject_system_prompt("Be brief.");
-        assert_eq!(req.body["messages"][0]["content"], "Be brief.\n\nYou are kind.");
+        assert_eq!(
+            req.body["messages"][0]["content"],
+            "Be brief.\n\nYou are kind."
+        );
         assert_eq!(req.body["messages"].as_array().unwrap().len(), 2);
     }
 }

@@ -22,29 +22,53 @@ use crate::session::{self, SessionContext, SessionEvent};
 pub const POLICY_HEADER: &str = "x-selfbrake-policy";
 
 /// `POST /v1/chat/completions`
-pub async fn chat_completions(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let mut tags = RequestTags { tenant: "unknown".into(), policy: "unknown".into() };
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut tags = RequestTags {
+        tenant: "unknown".into(),
+        policy: "unknown".into(),
+    };
     match handle(&state, &mut tags, headers, body).await {
         Ok(response) => response,
         Err(error) => {
-            state.metrics.request(&tags.tenant, &tags.policy, "rejected");
+            state
+                .metrics
+                .request(&tags.tenant, &tags.policy, "rejected");
             error.into_response()
         }
     }
 }
 
-async fn handle(state: &AppState, tags: &mut RequestTags, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
+async fn handle(
+    state: &AppState,
+    tags: &mut RequestTags,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ProxyError> {
     let setup_started = Instant::now();
     let gateway = state.gateway();
-    let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let tenant = gateway.tenants.resolve(header_str(header::AUTHORIZATION.as_str()))?;
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let tenant = gateway
+        .tenants
+        .resolve(header_str(header::AUTHORIZATION.as_str()))?;
     tags.tenant = tenant.name.clone();
     let (policy_name, mut policy) = gateway.policy(tenant, header_str(POLICY_HEADER))?;
     tags.policy = policy_name.clone();
     let admission = state.limits.admit(tenant)?;
-    if let Some(length) = header_str(header::CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<usize>().ok()) {
+    if let Some(length) =
+        header_str(header::CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<usize>().ok())
+    {
         if length > gateway.server.max_body_bytes {
-            return Err(ProxyError::BodyTooLarge { limit: gateway.server.max_body_bytes });
+            return Err(ProxyError::BodyTooLarge {
+                limit: gateway.server.max_body_bytes,
+            });
         }
     }
     let bytes = read_limited(body, gateway.server.max_body_bytes).await?;
@@ -59,20 +83,40 @@ async fn handle(state: &AppState, tags: &mut RequestTags, headers: HeaderMap, bo
     let reasoning_field = gateway.server.reasoning_field;
     let model = request.model().map(str::to_string);
     tracing::debug!(tenant = %tenant.name, policy = %policy_name, stream = request.stream, "chat request");
-    let ctx = SessionContext { backend, policy_name, policy, request: request.body };
+    let ctx = SessionContext {
+        backend,
+        policy_name,
+        policy,
+        request: request.body,
+    };
     let setup = setup_started.elapsed();
     let upstream_started = Instant::now();
     let events = session::start(ctx).await?;
     state
         .metrics
         .upstream_first_byte
-        .get_or_create(&BackendLabels { backend: tenant.backend.clone() })
+        .get_or_create(&BackendLabels {
+            backend: tenant.backend.clone(),
+        })
         .observe(upstream_started.elapsed().as_secs_f64());
-    let tags = std::mem::replace(tags, RequestTags { tenant: String::new(), policy: String::new() });
+    let tags = std::mem::replace(
+        tags,
+        RequestTags {
+            tenant: String::new(),
+            policy: String::new(),
+        },
+    );
     if request.stream {
         let mut encoder = SseEncoder::new(reasoning_field, model.as_deref());
         let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));
-        let body = Observed::new(events, encode, state.metrics.clone(), tags, admission, setup);
+        let body = Observed::new(
+            events,
+            encode,
+            state.metrics.clone(),
+            tags,
+            admission,
+            setup,
+        );
         return Ok((
             StatusCode::OK,
             [
@@ -85,7 +129,14 @@ async fn handle(state: &AppState, tags: &mut RequestTags, headers: HeaderMap, bo
             .into_response());
     }
     let mut builder = CompletionBuilder::new(reasoning_field, model.as_deref());
-    let events = Observed::new(events, |e: SessionEvent| e, state.metrics.clone(), tags, admission, setup);
+    let events = Observed::new(
+        events,
+        |e: SessionEvent| e,
+        state.metrics.clone(),
+        tags,
+        admission,
+        setup,
+    );
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
         // Counted as `failed` by `Observed` already, so not passed up as a rejection.
@@ -102,6 +153,9 @@ async fn handle(state: &AppState, tags: &mut RequestTags, headers: HeaderMap, bo
 /// The policy plus the tenant's reasoning ceiling, which no policy or request lifts.
 fn with_ceiling(policy: &PolicyConfig, max: u64) -> Arc<PolicyConfig> {
     let mut capped = policy.clone();
-    capped.rules.push(RuleSpec::Budget { max_reasoning_tokens: max, min_tokens: 0 });
+    capped.rules.push(RuleSpec::Budget {
+        max_reasoning_tokens: max,
+        min_tokens: 0,
+    });
     Arc::new(capped)
 }

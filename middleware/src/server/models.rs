@@ -8,7 +8,9 @@ use crate::error::ProxyError;
 /// `GET /v1/models`: what the caller's backend serves.
 pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let gateway = state.gateway();
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let result = async {
         let tenant = gateway.tenants.resolve(auth)?;
         let backend = gateway.backend(tenant)?;

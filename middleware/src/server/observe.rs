@@ -49,7 +49,14 @@ pin_project! {
 }
 
 impl<S, F> Observed<S, F> {
-    pub fn new(inner: S, encode: F, metrics: Metrics, tags: RequestTags, admission: Admission, setup: Duration) -> Self {
+    pub fn new(
+        inner: S,
+        encode: F,
+        metrics: Metrics,
+        tags: RequestTags,
+        admission: Admission,
+        setup: Duration,
+    ) -> Self {
         metrics.streams_in_flight.inc();
         Self {
             inner,
@@ -91,17 +98,33 @@ where
     }
 }
 
-fn record(metrics: &Metrics, tags: &RequestTags, outcome: &mut Option<&'static str>, event: &SessionEvent) {
+fn record(
+    metrics: &Metrics,
+    tags: &RequestTags,
+    outcome: &mut Option<&'static str>,
+    event: &SessionEvent,
+) {
     match event {
         SessionEvent::End(summary) => {
             let report = &summary.report;
-            let tenant = TenantLabels { tenant: tags.tenant.clone() };
-            metrics.reasoning_tokens.get_or_create(&tenant).inc_by(report.reasoning_tokens);
-            metrics.answer_tokens.get_or_create(&tenant).inc_by(report.answer_tokens);
+            let tenant = TenantLabels {
+                tenant: tags.tenant.clone(),
+            };
+            metrics
+                .reasoning_tokens
+                .get_or_create(&tenant)
+                .inc_by(report.reasoning_tokens);
+            metrics
+                .answer_tokens
+                .get_or_create(&tenant)
+                .inc_by(report.answer_tokens);
             if let Some(rule) = &report.rule {
                 metrics
                     .brakes
-                    .get_or_create(&BrakeLabels { tenant: tags.tenant.clone(), rule: rule.clone() })
+                    .get_or_create(&BrakeLabels {
+                        tenant: tags.tenant.clone(),
+                        rule: rule.clone(),
+                    })
                     .inc();
             }
             let kind = if report.braked { "braked" } else { "completed" };

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
-use selfbrake_adapters::{AdapterError, Backend, BackendEvent, Continuation, ContinuationMode, EventStream};
+use selfbrake_adapters::{
+    AdapterError, Backend, BackendEvent, Continuation, ContinuationMode, EventStream,
+};
 use selfbrake_policies::{Brake, Monitor, Verdict};
 use serde_json::{Map, Value};
 
@@ -37,7 +39,13 @@ pub async fn start(
     Ok(drive(ctx, monitor, upstream))
 }
 
-fn report(ctx: &SessionContext, brake: Option<&Brake>, reasoning: u64, answer: u64, source: AnswerSource) -> BrakeReport {
+fn report(
+    ctx: &SessionContext,
+    brake: Option<&Brake>,
+    reasoning: u64,
+    answer: u64,
+    source: AnswerSource,
+) -> BrakeReport {
     BrakeReport {
         braked: brake.is_some(),
         rule: brake.map(|b| b.rule.to_string()),

@@ -8,7 +8,11 @@ use crate::error::ProxyError;
 #[derive(Debug)]
 pub enum SessionEvent {
     /// Identity of the completion, from the first upstream chunk.
-    Meta { id: String, model: String, created: u64 },
+    Meta {
+        id: String,
+        model: String,
+        created: u64,
+    },
     Reasoning(String),
     Content(String),
     ToolCall(Value),

@@ -7,7 +7,11 @@ use selfbrake_adapters::Usage;
 /// prompt is the original one plus the kept reasoning (whose tokens we
 /// counted as they streamed) plus the statement and tags, estimated at four
 /// characters a token.
-pub fn braked(reasoning_tokens: u64, prefix_extra_chars: usize, continuation: Option<Usage>) -> Usage {
+pub fn braked(
+    reasoning_tokens: u64,
+    prefix_extra_chars: usize,
+    continuation: Option<Usage>,
+) -> Usage {
     let Some(cont) = continuation else {
         return Usage {
             prompt_tokens: 0,
