@@ -23,7 +23,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/status", get(|| async { "my app is fine" }))
         .layer(BrakeLayer::new(state).path("/llm/chat/completions"));
     let listener = tokio::net::TcpListener::bind(&listen).await?;
-    eprintln!("app with braking on http://{}/llm/chat/completions", listener.local_addr()?);
+    eprintln!(
+        "app with braking on http://{}/llm/chat/completions",
+        listener.local_addr()?
+    );
     axum::serve(listener, app).await?;
     Ok(())
 }

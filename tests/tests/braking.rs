@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use common::{assemble, config, read_sse, request, Proxy};
 use futures::StreamExt;
-use selfbrake_tests::{load_traces, tokenize, trace, MockConfig, MockUpstream, ReasoningForm, Script};
+use selfbrake_tests::{
+    load_traces, tokenize, trace, MockConfig, MockUpstream, ReasoningForm, Script,
+};
 use serde_json::Value;
 
 const STATEMENT: &str = "Wait, I've verified my answer. No need to continue thinking.";
@@ -35,12 +37,23 @@ async fn budget_brake_cuts_the_upstream_and_answers_from_the_kept_reasoning() {
 
     // One completion, well-formed, ending in [DONE].
     assert!(got.done);
-    assert_eq!(got.ids.len(), 1, "one id for the whole completion: {:?}", got.ids);
+    assert_eq!(
+        got.ids.len(),
+        1,
+        "one id for the whole completion: {:?}",
+        got.ids
+    );
     assert!(got.error.is_none());
 
     // The reasoning is cut after 40 tokens and closed by the brake statement.
     let kept = kept(&t.reasoning, 40);
-    let separator = if kept.ends_with("\n\n") { "" } else if kept.ends_with('\n') { "\n" } else { "\n\n" };
+    let separator = if kept.ends_with("\n\n") {
+        ""
+    } else if kept.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
     assert_eq!(got.reasoning, format!("{kept}{separator}{STATEMENT}"));
     let report = got.selfbrake.expect("selfbrake object in the last chunk");
     assert_eq!(report["braked"], true);
@@ -50,8 +63,14 @@ async fn budget_brake_cuts_the_upstream_and_answers_from_the_kept_reasoning() {
     assert_eq!(report["answer_source"], "continuation");
 
     // The upstream stopped generating at the brake (within 100 ms of it).
-    let first = mock.wait_closed(0, Duration::from_secs(2)).await.expect("reasoning stream closed");
-    assert!(!first.completed, "the reasoning stream must be cut, not finished");
+    let first = mock
+        .wait_closed(0, Duration::from_secs(2))
+        .await
+        .expect("reasoning stream closed");
+    assert!(
+        !first.completed,
+        "the reasoning stream must be cut, not finished"
+    );
     let last_kept_at = events
         .iter()
         .filter(|e| e.data.contains("reasoning_content"))
@@ -60,8 +79,15 @@ async fn budget_brake_cuts_the_upstream_and_answers_from_the_kept_reasoning() {
         .at;
     let closed_at = first.closed_at.unwrap();
     let lag = closed_at.saturating_duration_since(last_kept_at);
-    assert!(lag < Duration::from_millis(100), "upstream closed {lag:?} after the brake");
-    assert!(first.tokens_sent < 40 + 50, "upstream kept generating: {} tokens", first.tokens_sent);
+    assert!(
+        lag < Duration::from_millis(100),
+        "upstream closed {lag:?} after the brake"
+    );
+    assert!(
+        first.tokens_sent < 40 + 50,
+        "upstream kept generating: {} tokens",
+        first.tokens_sent
+    );
 
     // The continuation carries the kept reasoning plus the statement.
     let bodies = mock.chat_bodies();
@@ -90,9 +116,15 @@ async fn budget_brake_cuts_the_upstream_and_answers_from_the_kept_reasoning() {
     assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 40);
     assert_eq!(report["answer_tokens"], answer_tokens);
     let prompt = usage["prompt_tokens"].as_u64().unwrap();
-    assert_eq!(usage["total_tokens"].as_u64().unwrap(), prompt + 40 + answer_tokens);
+    assert_eq!(
+        usage["total_tokens"].as_u64().unwrap(),
+        prompt + 40 + answer_tokens
+    );
     let continuation_prompt = selfbrake_tests::mock::prompt_tokens(continuation);
-    assert!(prompt > continuation_prompt, "prompt tokens of both calls are summed");
+    assert!(
+        prompt > continuation_prompt,
+        "prompt tokens of both calls are summed"
+    );
 }
 
 #[tokio::test]
@@ -102,11 +134,17 @@ async fn unbraked_traces_pass_through_unchanged_in_every_reasoning_form() {
         (ReasoningForm::Reasoning, ""),
         (ReasoningForm::ReasoningContent, ""),
         (ReasoningForm::InlineThink, ""),
-        (ReasoningForm::InlineThinkNoOpen, "assume_open_think = true\n"),
+        (
+            ReasoningForm::InlineThinkNoOpen,
+            "assume_open_think = true\n",
+        ),
     ] {
-        let mock = MockUpstream::start(MockConfig::with_script(Script::from_trace(&t).form(form))).await;
-        let cfg = config(&mock.base_url(), &budget_policy(1_000_000))
-            .replace("idle_timeout_ms = 2000\n", &format!("idle_timeout_ms = 2000\n{backend_extra}"));
+        let mock =
+            MockUpstream::start(MockConfig::with_script(Script::from_trace(&t).form(form))).await;
+        let cfg = config(&mock.base_url(), &budget_policy(1_000_000)).replace(
+            "idle_timeout_ms = 2000\n",
+            &format!("idle_timeout_ms = 2000\n{backend_extra}"),
+        );
         let proxy = Proxy::start(&cfg).await;
         let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
         assert!(got.done, "{form:?}");
@@ -115,7 +153,11 @@ async fn unbraked_traces_pass_through_unchanged_in_every_reasoning_form() {
         let report = got.selfbrake.unwrap();
         assert_eq!(report["braked"], false, "{form:?}");
         assert_eq!(report["answer_source"], "model");
-        assert_eq!(mock.chat_bodies().len(), 1, "no continuation without a brake");
+        assert_eq!(
+            mock.chat_bodies().len(),
+            1,
+            "no continuation without a brake"
+        );
         let usage = got.usage.unwrap();
         let reasoning_tokens = tokenize(&t.reasoning).len() as u64;
         let answer_tokens = tokenize(&t.answer).len() as u64;
@@ -124,7 +166,11 @@ async fn unbraked_traces_pass_through_unchanged_in_every_reasoning_form() {
             ReasoningForm::InlineThinkNoOpen => 1,
             _ => 0,
         };
-        assert_eq!(usage["completion_tokens"], reasoning_tokens + answer_tokens + tags, "{form:?}");
+        assert_eq!(
+            usage["completion_tokens"],
+            reasoning_tokens + answer_tokens + tags,
+            "{form:?}"
+        );
         // The upstream was always asked to stream, with usage.
         let body = &mock.chat_bodies()[0];
         assert_eq!(body["stream"], true);
@@ -146,9 +192,15 @@ async fn non_stream_response_is_built_from_the_same_session() {
     let message = &full["choices"][0]["message"];
     assert_eq!(message["role"], "assistant");
     assert_eq!(message["content"].as_str().unwrap(), streamed.content);
-    assert_eq!(message["reasoning_content"].as_str().unwrap(), streamed.reasoning);
+    assert_eq!(
+        message["reasoning_content"].as_str().unwrap(),
+        streamed.reasoning
+    );
     assert_eq!(full["choices"][0]["finish_reason"], "stop");
-    assert_eq!(full["usage"]["completion_tokens"], streamed.usage.unwrap()["completion_tokens"]);
+    assert_eq!(
+        full["usage"]["completion_tokens"],
+        streamed.usage.unwrap()["completion_tokens"]
+    );
     assert_eq!(full["selfbrake"]["braked"], true);
     assert_eq!(full["selfbrake"]["rule"], "budget");
     // Upstream is streamed even when the client is not.
@@ -157,9 +209,15 @@ async fn non_stream_response_is_built_from_the_same_session() {
 
 #[tokio::test]
 async fn convergence_brakes_real_traces_after_the_answer_is_reached() {
-    let policy = format!("brake_statement = \"{STATEMENT}\"\nrules = [{{ kind = \"convergence\", repeats = 2 }}]");
+    let policy = format!(
+        "brake_statement = \"{STATEMENT}\"\nrules = [{{ kind = \"convergence\", repeats = 2 }}]"
+    );
     let mut braked = 0;
-    for t in load_traces().into_iter().filter(|t| t.source == "r1-gsm8k").take(6) {
+    for t in load_traces()
+        .into_iter()
+        .filter(|t| t.source == "r1-gsm8k")
+        .take(6)
+    {
         let mock = MockUpstream::start(MockConfig::with_script(Script::from_trace(&t))).await;
         let proxy = Proxy::start(&config(&mock.base_url(), &policy)).await;
         let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
@@ -168,14 +226,29 @@ async fn convergence_brakes_real_traces_after_the_answer_is_reached() {
             braked += 1;
             assert_eq!(report["rule"], "convergence", "{}", t.id);
             let kept = got.reasoning.strip_suffix(STATEMENT).unwrap().trim_end();
-            assert!(t.reasoning.starts_with(kept), "{}: kept reasoning is a prefix", t.id);
-            assert!(kept.len() < t.reasoning.trim_end().len(), "{}: something was cut", t.id);
-            assert!(!got.content.is_empty(), "{}: the continuation answered", t.id);
+            assert!(
+                t.reasoning.starts_with(kept),
+                "{}: kept reasoning is a prefix",
+                t.id
+            );
+            assert!(
+                kept.len() < t.reasoning.trim_end().len(),
+                "{}: something was cut",
+                t.id
+            );
+            assert!(
+                !got.content.is_empty(),
+                "{}: the continuation answered",
+                t.id
+            );
         } else {
             assert_eq!(got.reasoning, t.reasoning);
         }
     }
-    assert!(braked >= 3, "convergence braked only {braked} of 6 GSM8K traces");
+    assert!(
+        braked >= 3,
+        "convergence braked only {braked} of 6 GSM8K traces"
+    );
 }
 
 #[tokio::test]
@@ -187,17 +260,29 @@ async fn extract_and_stop_answer_without_a_continuation() {
         ("stop", "continue_final_message", false, "none"),
     ] {
         let mock = MockUpstream::start(MockConfig::with_script(Script::from_trace(&t))).await;
-        let policy = format!("on_brake = \"{on_brake}\"\nrules = [{{ kind = \"convergence\", repeats = 2 }}]");
-        let cfg = config(&mock.base_url(), &policy)
-            .replace("idle_timeout_ms = 2000\n", &format!("idle_timeout_ms = 2000\ncontinuation = \"{continuation}\"\n"));
+        let policy = format!(
+            "on_brake = \"{on_brake}\"\nrules = [{{ kind = \"convergence\", repeats = 2 }}]"
+        );
+        let cfg = config(&mock.base_url(), &policy).replace(
+            "idle_timeout_ms = 2000\n",
+            &format!("idle_timeout_ms = 2000\ncontinuation = \"{continuation}\"\n"),
+        );
         let proxy = Proxy::start(&cfg).await;
         let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
         let report = got.selfbrake.unwrap();
         assert_eq!(report["braked"], true, "{on_brake}");
         assert_eq!(report["answer_source"], source, "{on_brake}");
-        assert_eq!(mock.chat_bodies().len(), 1, "{on_brake}: no continuation request");
+        assert_eq!(
+            mock.chat_bodies().len(),
+            1,
+            "{on_brake}: no continuation request"
+        );
         if expect_content {
-            assert!(got.content.contains("\\boxed{540}"), "{on_brake}: {:?}", got.content);
+            assert!(
+                got.content.contains("\\boxed{540}"),
+                "{on_brake}: {:?}",
+                got.content
+            );
         } else {
             assert_eq!(got.content, "");
         }
@@ -218,7 +303,10 @@ async fn failed_continuation_still_ends_well_formed_with_the_extracted_answer() 
     assert!(got.error.is_none());
     let report = got.selfbrake.unwrap();
     assert_eq!(report["answer_source"], "extracted");
-    assert!(report["reason"].as_str().unwrap().contains("continuation failed"));
+    assert!(report["reason"]
+        .as_str()
+        .unwrap()
+        .contains("continuation failed"));
     assert!(got.content.contains("\\boxed{540}"), "{:?}", got.content);
     assert_eq!(mock.chat_bodies().len(), 2);
 }
@@ -237,7 +325,10 @@ async fn system_prompt_is_injected_upstream() {
 }
 
 /// Reads `response` until `stop` says so, then drops it; returns when.
-async fn read_then_disconnect(response: reqwest::Response, mut stop: impl FnMut(&str) -> bool) -> Instant {
+async fn read_then_disconnect(
+    response: reqwest::Response,
+    mut stop: impl FnMut(&str) -> bool,
+) -> Instant {
     let mut body = response.bytes_stream();
     let mut seen = String::new();
     while let Some(chunk) = body.next().await {
@@ -259,26 +350,45 @@ async fn client_disconnect_during_reasoning_closes_the_upstream() {
     .await;
     let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(1_000_000))).await;
     let response = proxy.chat(&request(true)).await;
-    let dropped = read_then_disconnect(response, |s| s.matches("reasoning_content").count() >= 5).await;
-    let record = mock.wait_closed(0, Duration::from_secs(2)).await.expect("upstream closed");
+    let dropped =
+        read_then_disconnect(response, |s| s.matches("reasoning_content").count() >= 5).await;
+    let record = mock
+        .wait_closed(0, Duration::from_secs(2))
+        .await
+        .expect("upstream closed");
     let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
-    assert!(lag < Duration::from_millis(100), "upstream closed {lag:?} after the client left");
+    assert!(
+        lag < Duration::from_millis(100),
+        "upstream closed {lag:?} after the client left"
+    );
     assert!(!record.completed);
-    assert_eq!(mock.chat_bodies().len(), 1, "no continuation for a client that left");
+    assert_eq!(
+        mock.chat_bodies().len(),
+        1,
+        "no continuation for a client that left"
+    );
 }
 
 #[tokio::test]
 async fn client_disconnect_during_the_answer_closes_the_continuation() {
     let t = trace("r1-gsm8k-5");
     let mut cfg = MockConfig::with_script(Script::from_trace(&t).delay(Duration::from_millis(5)));
-    cfg.continuation_answer = Some("The answer is one hundred and sixty, so \\boxed{160} it is, written out at length.".into());
+    cfg.continuation_answer = Some(
+        "The answer is one hundred and sixty, so \\boxed{160} it is, written out at length.".into(),
+    );
     let mock = MockUpstream::start(cfg).await;
     let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(10))).await;
     let response = proxy.chat(&request(true)).await;
     let dropped = read_then_disconnect(response, |s| s.contains("\"content\":\"The")).await;
-    let record = mock.wait_closed(1, Duration::from_secs(2)).await.expect("continuation closed");
+    let record = mock
+        .wait_closed(1, Duration::from_secs(2))
+        .await
+        .expect("continuation closed");
     let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
-    assert!(lag < Duration::from_millis(100), "continuation closed {lag:?} after the client left");
+    assert!(
+        lag < Duration::from_millis(100),
+        "continuation closed {lag:?} after the client left"
+    );
     assert!(!record.completed);
 }
 
@@ -286,8 +396,19 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
 async fn models_lists_what_the_backend_serves() {
     let mock = MockUpstream::start(MockConfig::default()).await;
     let proxy = Proxy::start(&config(&mock.base_url(), "rules = []")).await;
-    let models: Value = common::client().get(proxy.url("/v1/models")).send().await.unwrap().json().await.unwrap();
+    let models: Value = common::client()
+        .get(proxy.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(models["data"][0]["id"], "mock-model");
-    let health = common::client().get(proxy.url("/healthz")).send().await.unwrap();
+    let health = common::client()
+        .get(proxy.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 }

@@ -10,8 +10,14 @@ async fn error_of(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status);
     let body: Value = response.json().await.expect("an OpenAI error body");
     let error = &body["error"];
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(error["type"].is_string() && error["code"].is_string(), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        error["type"].is_string() && error["code"].is_string(),
+        "{body}"
+    );
     error.clone()
 }
 
@@ -42,32 +48,66 @@ async fn bad_requests_get_400_naming_the_field() {
         ("{\"messages\": []}", Some("messages")),
         ("{\"messages\": 3}", Some("messages")),
         ("{\"messages\": [{\"role\": 1}]}", Some("messages[0].role")),
-        ("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream\": \"yes\"}", Some("stream")),
-        ("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 0}", Some("max_tokens")),
-        ("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"n\": 3}", Some("n")),
+        (
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream\": \"yes\"}",
+            Some("stream"),
+        ),
+        (
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 0}",
+            Some("max_tokens"),
+        ),
+        (
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"n\": 3}",
+            Some("n"),
+        ),
     ] {
         let error = error_of(post_raw(&proxy, body).await, 400).await;
         assert_eq!(error["type"], "invalid_request_error", "{body}");
         assert_eq!(error["param"].as_str(), param, "{body}");
     }
-    assert!(mock.chat_bodies().is_empty(), "bad requests never reach the upstream");
+    assert!(
+        mock.chat_bodies().is_empty(),
+        "bad requests never reach the upstream"
+    );
     still_serves(&proxy, &mock).await;
 }
 
 #[tokio::test]
 async fn oversized_body_gets_413_and_unknown_routes_404() {
     let mock = MockUpstream::start(MockConfig::default()).await;
-    let cfg = format!("[server]\nmax_body_bytes = 1024\n{}", config(&mock.base_url(), "rules = []"));
+    let cfg = format!(
+        "[server]\nmax_body_bytes = 1024\n{}",
+        config(&mock.base_url(), "rules = []")
+    );
     let proxy = Proxy::start(&cfg).await;
-    let huge = format!("{{\"messages\": [{{\"role\": \"user\", \"content\": \"{}\"}}]}}", "x".repeat(4096));
+    let huge = format!(
+        "{{\"messages\": [{{\"role\": \"user\", \"content\": \"{}\"}}]}}",
+        "x".repeat(4096)
+    );
     let error = error_of(post_raw(&proxy, huge.clone()).await, 413).await;
     assert_eq!(error["code"], "body_too_large");
     // Without a Content-Length (chunked), the limit still holds.
-    let chunks: Vec<Result<String, std::io::Error>> = huge.as_bytes().chunks(512).map(|c| Ok(String::from_utf8(c.to_vec()).unwrap())).collect();
+    let chunks: Vec<Result<String, std::io::Error>> = huge
+        .as_bytes()
+        .chunks(512)
+        .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
+        .collect();
     let streamed = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
     error_of(post_raw(&proxy, streamed).await, 413).await;
-    error_of(client().get(proxy.url("/v1/nothing")).send().await.unwrap(), 404).await;
-    error_of(client().get(proxy.url("/v1/chat/completions")).send().await.unwrap(), 405).await;
+    error_of(
+        client().get(proxy.url("/v1/nothing")).send().await.unwrap(),
+        404,
+    )
+    .await;
+    error_of(
+        client()
+            .get(proxy.url("/v1/chat/completions"))
+            .send()
+            .await
+            .unwrap(),
+        405,
+    )
+    .await;
     still_serves(&proxy, &mock).await;
 }
 
@@ -77,7 +117,11 @@ async fn unreachable_upstream_gets_502() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let proxy = Proxy::start(&config(&format!("http://127.0.0.1:{port}/v1"), "rules = []")).await;
+    let proxy = Proxy::start(&config(
+        &format!("http://127.0.0.1:{port}/v1"),
+        "rules = []",
+    ))
+    .await;
     let error = error_of(proxy.chat(&request(true)).await, 502).await;
     assert_eq!(error["code"], "upstream_unreachable");
     error_of(proxy.chat(&request(false)).await, 502).await;
@@ -91,11 +135,26 @@ async fn upstream_http_errors_keep_their_meaning() {
     mock.set_fault(Fault::status(500, "CUDA out of memory"));
     let error = error_of(proxy.chat(&request(true)).await, 502).await;
     assert_eq!(error["code"], "upstream_status");
-    assert!(error["message"].as_str().unwrap().contains("CUDA out of memory"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("CUDA out of memory"),
+        "{error}"
+    );
 
-    mock.set_fault(Fault::status(400, "This model's maximum context length is 4096 tokens"));
+    mock.set_fault(Fault::status(
+        400,
+        "This model's maximum context length is 4096 tokens",
+    ));
     let error = error_of(proxy.chat(&request(false)).await, 400).await;
-    assert!(error["message"].as_str().unwrap().contains("maximum context length"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum context length"),
+        "{error}"
+    );
 
     mock.set_fault(Fault::Status {
         status: 503,
@@ -103,7 +162,10 @@ async fn upstream_http_errors_keep_their_meaning() {
         content_type: "text/html".into(),
     });
     let error = error_of(proxy.chat(&request(true)).await, 502).await;
-    assert!(!error["message"].as_str().unwrap().contains("<html>"), "{error}");
+    assert!(
+        !error["message"].as_str().unwrap().contains("<html>"),
+        "{error}"
+    );
     still_serves(&proxy, &mock).await;
 }
 
@@ -121,7 +183,9 @@ async fn broken_streams_end_with_an_error_event() {
     ] {
         mock.set_fault(fault.clone());
         let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
-        let error = got.error.unwrap_or_else(|| panic!("{fault:?}: no error event"));
+        let error = got
+            .error
+            .unwrap_or_else(|| panic!("{fault:?}: no error event"));
         assert_eq!(error["code"], code, "{fault:?}");
         assert!(got.done, "{fault:?}: the stream still ends with [DONE]");
         assert!(got.selfbrake.is_none(), "{fault:?}");
@@ -135,7 +199,10 @@ async fn broken_streams_end_with_an_error_event() {
 async fn silent_upstreams_time_out() {
     let mock = MockUpstream::start(MockConfig::default()).await;
     let cfg = config(&mock.base_url(), "rules = []")
-        .replace("first_byte_timeout_ms = 2000", "first_byte_timeout_ms = 300")
+        .replace(
+            "first_byte_timeout_ms = 2000",
+            "first_byte_timeout_ms = 300",
+        )
         .replace("idle_timeout_ms = 2000", "idle_timeout_ms = 300");
     let proxy = Proxy::start(&cfg).await;
 
@@ -145,7 +212,10 @@ async fn silent_upstreams_time_out() {
 
     mock.set_fault(Fault::StallAfter { chunks: 3 });
     let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
-    assert_eq!(got.error.expect("an error event")["code"], "upstream_timeout");
+    assert_eq!(
+        got.error.expect("an error event")["code"],
+        "upstream_timeout"
+    );
     assert!(got.done);
     still_serves(&proxy, &mock).await;
 }

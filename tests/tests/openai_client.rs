@@ -40,9 +40,15 @@ async fn official_openai_client_sees_one_clean_braked_completion() {
 
     for mode in ["nonstream", "stream"] {
         let r = &seen[mode];
-        assert_eq!(r["content"], "The final answer is $\\boxed{540}$.", "{mode}");
+        assert_eq!(
+            r["content"], "The final answer is $\\boxed{540}$.",
+            "{mode}"
+        );
         assert!(
-            r["reasoning"].as_str().unwrap().ends_with("No need to continue thinking."),
+            r["reasoning"]
+                .as_str()
+                .unwrap()
+                .ends_with("No need to continue thinking."),
             "{mode}: {}",
             r["reasoning"]
         );
@@ -50,12 +56,19 @@ async fn official_openai_client_sees_one_clean_braked_completion() {
         assert_eq!(r["selfbrake"]["braked"], true, "{mode}");
         assert_eq!(r["selfbrake"]["rule"], "budget", "{mode}");
         assert_eq!(r["selfbrake"]["reasoning_tokens"], 60, "{mode}");
-        assert_eq!(r["usage"]["completion_tokens_details"]["reasoning_tokens"], 60, "{mode}");
+        assert_eq!(
+            r["usage"]["completion_tokens_details"]["reasoning_tokens"], 60,
+            "{mode}"
+        );
         let usage = &r["usage"];
         assert_eq!(
             usage["total_tokens"].as_u64().unwrap(),
             usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
         );
     }
-    assert_eq!(seen["stream"]["ids"].as_array().unwrap().len(), 1, "one id per completion");
+    assert_eq!(
+        seen["stream"]["ids"].as_array().unwrap().len(),
+        1,
+        "one id per completion"
+    );
 }

@@ -42,15 +42,29 @@ fn replace_file(path: &Path, text: &str) {
 }
 
 fn temp_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let dir = std::env::temp_dir().join(format!("selfbrake-reload-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 async fn current_policy(url: &str) -> String {
-    let body: serde_json::Value = client().post(url).json(&request(false)).send().await.unwrap().json().await.unwrap();
-    body["selfbrake"]["policy"].as_str().unwrap_or("?").to_string()
+    let body: serde_json::Value = client()
+        .post(url)
+        .json(&request(false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["selfbrake"]["policy"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string()
 }
 
 async fn wait_for_policy(url: &str, policy: &str, within: Duration) -> Duration {
@@ -66,15 +80,23 @@ async fn wait_for_policy(url: &str, policy: &str, within: Duration) -> Duration 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_under_load_drops_nothing() {
-    let mock = MockUpstream::start(MockConfig::with_script(Script::default().delay(Duration::from_millis(3)))).await;
+    let mock = MockUpstream::start(MockConfig::with_script(
+        Script::default().delay(Duration::from_millis(3)),
+    ))
+    .await;
     let dir = temp_dir();
     let path = dir.join("selfbrake.toml");
     std::fs::write(&path, config_text(&mock.base_url(), "alpha")).unwrap();
     let config = Config::load(&path).unwrap();
     let state = AppState::new(Gateway::build(&config).unwrap());
-    let _watcher = selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone()).unwrap();
+    let _watcher =
+        selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone())
+            .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1/chat/completions", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
     let app = router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
@@ -87,13 +109,25 @@ async fn reload_under_load_drops_nothing() {
         workers.push(tokio::spawn(async move {
             let mut done = 0u32;
             while !stop.load(Ordering::Relaxed) {
-                let response = client().post(&url).json(&request(true)).send().await.unwrap();
+                let response = client()
+                    .post(&url)
+                    .json(&request(true))
+                    .send()
+                    .await
+                    .unwrap();
                 if response.status() != 200 {
-                    failures.lock().unwrap().push(format!("status {}", response.status()));
+                    failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("status {}", response.status()));
                     continue;
                 }
                 let got = assemble(&read_sse(response).await);
-                if !got.done || got.error.is_some() || got.selfbrake.is_none() || got.content.is_empty() {
+                if !got.done
+                    || got.error.is_some()
+                    || got.selfbrake.is_none()
+                    || got.content.is_empty()
+                {
                     failures.lock().unwrap().push(format!("{got:?}"));
                 }
                 done += 1;
@@ -109,7 +143,11 @@ async fn reload_under_load_drops_nothing() {
     eprintln!("beta in force after {took:?}");
 
     // An invalid file (a tenant naming a missing backend) changes nothing.
-    replace_file(&path, &config_text(&mock.base_url(), "beta").replace("backend = \"default\"", "backend = \"nope\""));
+    replace_file(
+        &path,
+        &config_text(&mock.base_url(), "beta")
+            .replace("backend = \"default\"", "backend = \"nope\""),
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(current_policy(&url).await, "beta");
     // Nor does a file that is not TOML, written in place.
@@ -127,14 +165,26 @@ async fn reload_under_load_drops_nothing() {
         completed += worker.await.unwrap();
     }
     let failures = failures.lock().unwrap();
-    assert!(failures.is_empty(), "{} requests failed during reloads: {:?}", failures.len(), &failures[..failures.len().min(3)]);
-    assert!(completed >= 32, "only {completed} requests completed under load");
+    assert!(
+        failures.is_empty(),
+        "{} requests failed during reloads: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(
+        completed >= 32,
+        "only {completed} requests completed under load"
+    );
 
     let metrics = state.metrics.render();
     let count = |result: &str| {
         metrics
             .lines()
-            .find(|l| l.starts_with(&format!("selfbrake_config_reloads_total{{result=\"{result}\"}}")))
+            .find(|l| {
+                l.starts_with(&format!(
+                    "selfbrake_config_reloads_total{{result=\"{result}\"}}"
+                ))
+            })
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)

@@ -59,8 +59,15 @@ max_reasoning_tokens = 7
     )
 }
 
-async fn chat_as(proxy: &Proxy, key: Option<&str>, policy: Option<&str>, stream: bool) -> reqwest::Response {
-    let mut builder = client().post(proxy.url("/v1/chat/completions")).json(&request(stream));
+async fn chat_as(
+    proxy: &Proxy,
+    key: Option<&str>,
+    policy: Option<&str>,
+    stream: bool,
+) -> reqwest::Response {
+    let mut builder = client()
+        .post(proxy.url("/v1/chat/completions"))
+        .json(&request(stream));
     if let Some(key) = key {
         builder = builder.bearer_auth(key);
     }
@@ -84,12 +91,19 @@ async fn keys_pick_backend_and_policy_and_limits_answer_429() {
     let proxy = Proxy::start(&two_tenant_config(&gpu.base_url(), &cheap.base_url())).await;
 
     // Each key reaches its own backend with its own policy.
-    assert_eq!(report(chat_as(&proxy, Some("sk-research"), None, false).await).await["policy"], "balanced");
+    assert_eq!(
+        report(chat_as(&proxy, Some("sk-research"), None, false).await).await["policy"],
+        "balanced"
+    );
     assert_eq!((gpu.chat_bodies().len(), cheap.chat_bodies().len()), (1, 0));
     let strict = report(chat_as(&proxy, Some("sk-chatbot"), None, false).await).await;
     assert_eq!(strict["policy"], "strict");
     assert_eq!(strict["rule"], "budget");
-    assert_eq!(cheap.chat_bodies().len(), 2, "brake + continuation on the cheap backend");
+    assert_eq!(
+        cheap.chat_bodies().len(),
+        2,
+        "brake + continuation on the cheap backend"
+    );
     assert_eq!(gpu.chat_bodies().len(), 1);
 
     // Wrong or missing key: 401, and no upstream sees it.
@@ -98,21 +112,36 @@ async fn keys_pick_backend_and_policy_and_limits_answer_429() {
         assert_eq!(response.status(), 401);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["type"], "authentication_error");
-        assert!(!body.to_string().contains("sk-wrong"), "keys never echo back");
+        assert!(
+            !body.to_string().contains("sk-wrong"),
+            "keys never echo back"
+        );
     }
 
     // A policy header picks an allowed policy, and only an allowed one.
-    assert_eq!(report(chat_as(&proxy, Some("sk-research"), Some("strict"), false).await).await["policy"], "strict");
+    assert_eq!(
+        report(chat_as(&proxy, Some("sk-research"), Some("strict"), false).await).await["policy"],
+        "strict"
+    );
     let forbidden = chat_as(&proxy, Some("sk-chatbot"), Some("balanced"), false).await;
     assert_eq!(forbidden.status(), 403);
 
     // Requests per minute: the third in a minute gets 429 with Retry-After.
     for _ in 0..2 {
-        assert_eq!(chat_as(&proxy, Some("sk-limited"), None, false).await.status(), 200);
+        assert_eq!(
+            chat_as(&proxy, Some("sk-limited"), None, false)
+                .await
+                .status(),
+            200
+        );
     }
     let limited = chat_as(&proxy, Some("sk-limited"), None, false).await;
     assert_eq!(limited.status(), 429);
-    let retry: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_error");
@@ -130,21 +159,63 @@ async fn keys_pick_backend_and_policy_and_limits_answer_429() {
     assert_eq!(ceiling["rule"], "budget");
     assert_eq!(ceiling["reasoning_tokens"], 7);
     gpu.set_script(Script::default());
-    assert_eq!(chat_as(&proxy, Some("sk-narrow"), None, false).await.status(), 200);
+    assert_eq!(
+        chat_as(&proxy, Some("sk-narrow"), None, false)
+            .await
+            .status(),
+        200
+    );
 
     // Metrics count what was sent.
-    let metrics = client().get(proxy.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = client()
+        .get(proxy.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for (line, value) in [
-        (r#"selfbrake_requests_total{tenant="research",policy="balanced",outcome="completed"}"#, 1),
-        (r#"selfbrake_requests_total{tenant="research",policy="strict",outcome="braked"}"#, 1),
-        (r#"selfbrake_requests_total{tenant="chatbot",policy="strict",outcome="braked"}"#, 1),
-        (r#"selfbrake_requests_total{tenant="unknown",policy="unknown",outcome="rejected"}"#, 2),
-        (r#"selfbrake_requests_total{tenant="chatbot",policy="unknown",outcome="rejected"}"#, 1),
-        (r#"selfbrake_requests_total{tenant="limited",policy="open",outcome="completed"}"#, 2),
-        (r#"selfbrake_requests_total{tenant="limited",policy="open",outcome="rejected"}"#, 1),
-        (r#"selfbrake_requests_total{tenant="narrow",policy="open",outcome="braked"}"#, 2),
-        (r#"selfbrake_brakes_total{tenant="chatbot",rule="budget"}"#, 1),
-        (r#"selfbrake_brakes_total{tenant="narrow",rule="budget"}"#, 2),
+        (
+            r#"selfbrake_requests_total{tenant="research",policy="balanced",outcome="completed"}"#,
+            1,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="research",policy="strict",outcome="braked"}"#,
+            1,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="chatbot",policy="strict",outcome="braked"}"#,
+            1,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="unknown",policy="unknown",outcome="rejected"}"#,
+            2,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="chatbot",policy="unknown",outcome="rejected"}"#,
+            1,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="limited",policy="open",outcome="completed"}"#,
+            2,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="limited",policy="open",outcome="rejected"}"#,
+            1,
+        ),
+        (
+            r#"selfbrake_requests_total{tenant="narrow",policy="open",outcome="braked"}"#,
+            2,
+        ),
+        (
+            r#"selfbrake_brakes_total{tenant="chatbot",rule="budget"}"#,
+            1,
+        ),
+        (
+            r#"selfbrake_brakes_total{tenant="narrow",rule="budget"}"#,
+            2,
+        ),
         (r#"selfbrake_reasoning_tokens_total{tenant="chatbot"}"#, 5),
         ("selfbrake_streams_in_flight", 0),
     ] {
@@ -156,17 +227,26 @@ async fn keys_pick_backend_and_policy_and_limits_answer_429() {
     }
     assert!(metrics.contains("selfbrake_overhead_seconds_bucket"));
     assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("selfbrake_upstream_first_byte_seconds_count") && l.contains("backend=\"gpu\"")),
+        metrics.lines().any(
+            |l| l.starts_with("selfbrake_upstream_first_byte_seconds_count")
+                && l.contains("backend=\"gpu\"")
+        ),
         "{metrics}"
     );
 }
 
 #[tokio::test]
 async fn models_are_listed_per_tenant_backend() {
-    let gpu = MockUpstream::start(MockConfig { model: "big-model".into(), ..MockConfig::default() }).await;
-    let cheap = MockUpstream::start(MockConfig { model: "small-model".into(), ..MockConfig::default() }).await;
+    let gpu = MockUpstream::start(MockConfig {
+        model: "big-model".into(),
+        ..MockConfig::default()
+    })
+    .await;
+    let cheap = MockUpstream::start(MockConfig {
+        model: "small-model".into(),
+        ..MockConfig::default()
+    })
+    .await;
     let proxy = Proxy::start(&two_tenant_config(&gpu.base_url(), &cheap.base_url())).await;
     for (key, model) in [("sk-research", "big-model"), ("sk-chatbot", "small-model")] {
         let models: Value = client()
@@ -191,6 +271,9 @@ async fn every_response_carries_a_request_id() {
     let ok = chat_as(&proxy, Some("sk-research"), None, false).await;
     let denied = chat_as(&proxy, None, None, false).await;
     let a = ok.headers()["x-request-id"].to_str().unwrap().to_string();
-    let b = denied.headers()["x-request-id"].to_str().unwrap().to_string();
+    let b = denied.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(!a.is_empty() && a != b);
 }

@@ -35,7 +35,12 @@ impl Proxy {
     }
 
     pub async fn chat(&self, body: &Value) -> reqwest::Response {
-        client().post(self.url("/v1/chat/completions")).json(body).send().await.unwrap()
+        client()
+            .post(self.url("/v1/chat/completions"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
@@ -46,7 +51,10 @@ impl Drop for Proxy {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A config with one `openai` backend at `base_url` and one policy (`test`)
@@ -88,7 +96,8 @@ pub struct Received {
 
 impl Received {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("bad JSON in {:?}: {e}", self.data))
+        serde_json::from_str(&self.data)
+            .unwrap_or_else(|e| panic!("bad JSON in {:?}: {e}", self.data))
     }
 }
 
@@ -96,8 +105,14 @@ impl Received {
 /// one `data:` line, separated by blank lines).
 pub async fn read_sse(response: reqwest::Response) -> Vec<Received> {
     assert_eq!(response.status(), 200, "stream status");
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
     let mut body = response.bytes_stream();
     let mut buffer = String::new();
     let mut events = Vec::new();
@@ -109,11 +124,19 @@ pub async fn read_sse(response: reqwest::Response) -> Vec<Received> {
             let event: String = buffer.drain(..end + 2).collect();
             let line = event.trim_end_matches('\n');
             assert!(!line.contains('\n'), "one line per event: {line:?}");
-            let data = line.strip_prefix("data: ").unwrap_or_else(|| panic!("not a data line: {line:?}"));
-            events.push(Received { data: data.to_string(), at });
+            let data = line
+                .strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("not a data line: {line:?}"));
+            events.push(Received {
+                data: data.to_string(),
+                at,
+            });
         }
     }
-    assert!(buffer.is_empty(), "trailing bytes after the last event: {buffer:?}");
+    assert!(
+        buffer.is_empty(),
+        "trailing bytes after the last event: {buffer:?}"
+    );
     events
 }
 
