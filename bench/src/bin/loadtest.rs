@@ -1,0 +1,148 @@
+//! Load test and soak of selfbrake: the fast mock upstream, selfbrake with
+//! the shipped default policy (every rule active) in front of it, and N
+//! concurrent streams for a duration, while selfbrake's RSS and open file
+//! descriptors are sampled. Prints errors, latency, whether every stream was
+//! complete and well-formed, peak RSS, and the samples (a soak is the same
+//! run, longer: growth shows in the samples).
+//!
+//! Children get the soft open-file limit raised to the hard limit (see
+//! `procs::spawn`); 1,000 streams need about 2,000 descriptors in the proxy.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Parser;
+use selfbrake_bench::{driver, procfs};
+
+#[derive(Parser, Debug)]
+#[command(about = "Load test / soak of selfbrake against the fast mock upstream")]
+struct Args {
+    #[arg(long)]
+    selfbrake: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 60.0)]
+    duration_s: f64,
+    /// Tokens per second per stream.
+    #[arg(long, default_value_t = 50.0)]
+    rate: f64,
+    #[arg(long, default_value_t = 200)]
+    tokens: usize,
+    #[arg(long, default_value_t = 5.0)]
+    sample_every_s: f64,
+    /// Worker starts are spread over this many seconds.
+    #[arg(long, default_value_t = 4.0)]
+    ramp_s: f64,
+    #[arg(long, default_value_t = 18200)]
+    base_port: u16,
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let dir = a.work_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("selfbrake-load-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir)?;
+    let sb_bin = a
+        .selfbrake
+        .clone()
+        .unwrap_or_else(driver::default_selfbrake);
+    if !sb_bin.exists() {
+        bail!(
+            "{} not found: cargo build --release -p selfbrake -p selfbrake-bench",
+            sb_bin.display()
+        );
+    }
+    let mock_addr = format!("127.0.0.1:{}", a.base_port);
+    let sb_addr = format!("127.0.0.1:{}", a.base_port + 1);
+    let mock = driver::start_mock(
+        &dir,
+        &mock_addr,
+        &[
+            "--rate".into(),
+            a.rate.to_string(),
+            "--tokens".into(),
+            a.tokens.to_string(),
+        ],
+    )?;
+    let cfg = driver::selfbrake_config(&sb_addr, &format!("http://{mock_addr}/v1"), None);
+    let sb = driver::start_selfbrake(&sb_bin, &dir, "selfbrake", &sb_addr, &cfg)?;
+    let pid = sb.pid();
+    let idle_rss = procfs::rss_kb(pid)?;
+    let idle_fds = procfs::fd_count(pid)?;
+    let args: Vec<String> = vec![
+        "--base-url".into(),
+        format!("http://{sb_addr}/v1"),
+        "--concurrency".into(),
+        a.concurrency.to_string(),
+        "--duration-s".into(),
+        a.duration_s.to_string(),
+        "--ramp-s".into(),
+        a.ramp_s.to_string(),
+        "--watch-pid".into(),
+        pid.to_string(),
+        "--sample-every-s".into(),
+        a.sample_every_s.to_string(),
+        "--threads".into(),
+        "2".into(),
+    ];
+    let run = driver::loadgen(&dir, "load.json", &args, &[pid, mock.pid()])?;
+    // After the drain: connections idle in the pools, streams all ended.
+    std::thread::sleep(Duration::from_secs(3));
+    let after_rss = procfs::rss_kb(pid)?;
+    let after_fds = procfs::fd_count(pid)?;
+    let s = &run.summary;
+    println!("selfbrake load: {} streams for {} s at {} tok/s per stream, {} reasoning tokens per request, shipped default policy", a.concurrency, a.duration_s, a.rate, a.tokens);
+    println!(
+        "requests {}  ok {}  errors {}  malformed {}  ({})",
+        s.requests,
+        s.ok,
+        s.errors,
+        s.malformed,
+        if s.errors + s.malformed == 0 {
+            "every stream complete and well-formed"
+        } else {
+            "FAILURES"
+        }
+    );
+    for e in &s.error_samples {
+        println!("  problem: {e}");
+    }
+    println!(
+        "TTFT p50 {:.2} ms p99 {:.2} ms | gap p50 {:.2} ms p99 {:.2} ms | request p50 {:.0} ms p99 {:.0} ms | {:.1} req/s {:.0} tok/s",
+        s.ttft_us.p50 / 1e3, s.ttft_us.p99 / 1e3, s.gap_us.p50 / 1e3, s.gap_us.p99 / 1e3,
+        s.total_ms.p50, s.total_ms.p99, s.requests_per_s, s.tokens_per_s
+    );
+    println!(
+        "selfbrake CPU {:.1} s ({:.2} µs per token); mock CPU {:.1} s",
+        run.cpu_s[0],
+        run.cpu_s[0] * 1e6 / s.tokens.max(1) as f64,
+        run.cpu_s[1]
+    );
+    let peak = s.watch_peak_rss_kb.unwrap_or(0) as f64 / 1024.0;
+    println!(
+        "selfbrake peak RSS (VmHWM) {peak:.1} MiB ({})",
+        if peak < 200.0 {
+            "under 200 MB"
+        } else {
+            "OVER 200 MB"
+        }
+    );
+    println!("selfbrake idle before: RSS {:.1} MiB, {idle_fds} fds; 3 s after: RSS {:.1} MiB, {after_fds} fds", idle_rss as f64 / 1024.0, after_rss as f64 / 1024.0);
+    println!("samples (t s, RSS MiB, fds):");
+    for x in &s.watch_samples {
+        println!(
+            "  {:6.1}  {:7.1}  {:6}",
+            x.t_s,
+            x.rss_kb as f64 / 1024.0,
+            x.fds
+        );
+    }
+    println!("raw: {}", dir.join("load.json").display());
+    drop((sb, mock));
+    Ok(())
+}
