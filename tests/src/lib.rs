@@ -145,24 +145,28 @@ pub struct MockUpstream {
 }
 
 impl MockUpstream {
-    /// Binds and serves in a spawned task (needs a tokio runtime).
+    /// Binds `127.0.0.1:<ephemeral>` and serves in a spawned task (needs a tokio runtime).
     pub async fn start(cfg: MockConfig) -> MockUpstream {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_at(addr, cfg).await.expect("bind mock upstream")
+    }
+
+    /// Binds `addr` and serves in a spawned task (needs a tokio runtime).
+    pub async fn start_at(addr: SocketAddr, cfg: MockConfig) -> std::io::Result<MockUpstream> {
         let shared = Arc::new(mock::Shared {
             cfg: Mutex::new(cfg),
             requests: Mutex::new(Vec::new()),
             streams: Mutex::new(Vec::new()),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind mock upstream");
-        let addr = listener.local_addr().expect("mock address");
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let app = mock::router(shared.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "mock upstream stopped");
             }
         });
-        MockUpstream { addr, shared, task }
+        Ok(MockUpstream { addr, shared, task })
     }
 
     pub fn addr(&self) -> SocketAddr {

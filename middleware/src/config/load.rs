@@ -87,6 +87,12 @@ mod tests {
     }
 
     #[test]
+    fn shipped_default_policy_matches_the_policies_crate() {
+        let cfg = Config::from_toml_str("").unwrap();
+        assert_eq!(cfg.policies["default"].rules, selfbrake_policies::default_rules());
+    }
+
+    #[test]
     fn unknown_key_is_rejected_with_its_name() {
         let err = Config::from_toml_str("[server]\nlisten = \"x\"\nlisen = 1\n").unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
