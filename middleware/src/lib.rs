@@ -7,10 +7,10 @@
 //! ordinary completion.
 #![forbid(unsafe_code)]
 
+pub mod brake;
 pub mod config;
 pub mod error;
 pub mod gateway;
-pub mod brake;
 pub mod limits;
 pub mod metrics;
 pub mod reload;
@@ -19,7 +19,7 @@ pub mod server;
 pub mod session;
 pub mod tenant;
 
+pub use brake::BrakeLayer;
 pub use error::ProxyError;
 pub use gateway::Gateway;
-pub use brake::BrakeLayer;
 pub use server::{router, AppState};

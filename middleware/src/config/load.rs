@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn shipped_default_policy_matches_the_policies_crate() {
         let cfg = Config::from_toml_str("").unwrap();
-        assert_eq!(cfg.policies["default"].rules, selfbrake_policies::default_rules());
+        assert_eq!(
+            cfg.policies["default"].rules,
+            selfbrake_policies::default_rules()
+        );
     }
 
     #[test]

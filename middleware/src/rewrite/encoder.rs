@@ -57,21 +57,21 @@ impl SseEncoder {
         match event {
             SessionEvent::Meta { .. } => {}
             SessionEvent::Reasoning(text) => {
-                let escaped = escape(&text);
-                match self.reasoning_field {
-                    ReasoningField::ReasoningContent => {
-                        self.delta(&mut out, &[("reasoning_content", &escaped)])
-                    }
-                    ReasoningField::Reasoning => self.delta(&mut out, &[("reasoning", &escaped)]),
-                    ReasoningField::Both => self.delta(
-                        &mut out,
-                        &[("reasoning", &escaped), ("reasoning_content", &escaped)],
-                    ),
-                }
+                let keys: &[&str] = match self.reasoning_field {
+                    ReasoningField::ReasoningContent => &["reasoning_content"],
+                    ReasoningField::Reasoning => &["reasoning"],
+                    ReasoningField::Both => &["reasoning", "reasoning_content"],
+                };
+                self.text_delta(&mut out, keys, &text);
             }
-            SessionEvent::Content(text) => self.delta(&mut out, &[("content", &escape(&text))]),
+            SessionEvent::Content(text) => self.text_delta(&mut out, &["content"], &text),
             SessionEvent::ToolCall(call) => {
-                self.delta(&mut out, &[("tool_calls", &format!("[{call}]"))])
+                let head = self.head.as_ref().expect("opened above");
+                let _ = write!(
+                    out,
+                    "{}{{\"tool_calls\":[{call}]}}{CHOICE_SUFFIX}",
+                    head.choice_prefix
+                );
             }
             SessionEvent::Extra(fields) => {
                 let head = self.head.as_ref().expect("opened above");
@@ -108,12 +108,19 @@ impl SseEncoder {
         });
     }
 
-    fn delta(&self, out: &mut String, fields: &[(&str, &str)]) {
+    /// One chunk whose delta holds `text` under each of `keys`.
+    fn text_delta(&self, out: &mut String, keys: &[&str], text: &str) {
         let head = self.head.as_ref().expect("opened before any delta");
+        out.reserve(
+            head.choice_prefix.len() + CHOICE_SUFFIX.len() + keys.len() * (text.len() + 24),
+        );
         out.push_str(&head.choice_prefix);
-        for (i, (key, value)) in fields.iter().enumerate() {
+        for (i, key) in keys.iter().enumerate() {
             out.push(if i == 0 { '{' } else { ',' });
-            let _ = write!(out, "\"{key}\":{value}");
+            out.push('"');
+            out.push_str(key);
+            out.push_str("\":");
+            push_json_string(out, text);
         }
         out.push('}');
         out.push_str(CHOICE_SUFFIX);
@@ -148,8 +155,40 @@ pub(crate) fn usage_json(summary: &Summary) -> Value {
     })
 }
 
+/// `text` as a JSON string literal.
 fn escape(text: &str) -> String {
-    Value::String(text.to_string()).to_string()
+    let mut out = String::with_capacity(text.len() + 2);
+    push_json_string(&mut out, text);
+    out
+}
+
+/// Appends `text` as a JSON string literal, escaping per RFC 8259. Runs of
+/// plain characters are copied at once; this is the per-token cost of the
+/// proxy's output, so it avoids serde's intermediate `Value`.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 /// Merges streamed `tool_calls` deltas (by `index`) into whole calls.
@@ -187,6 +226,30 @@ pub(crate) fn merge_tool_call(calls: &mut Vec<Map<String, Value>>, delta: Value)
             (_, value) => {
                 call.insert(key, value);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_round_trips_through_a_json_parser() {
+        for text in [
+            "plain",
+            "quote \" and \\ slash",
+            "line\nbreak\r\ttab",
+            "\u{1}\u{1f}ctl",
+            "é 漢字 🙂",
+            "",
+        ] {
+            let literal = escape(text);
+            assert_eq!(
+                serde_json::from_str::<String>(&literal).unwrap(),
+                text,
+                "{literal}"
+            );
         }
     }
 }
