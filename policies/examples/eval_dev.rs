@@ -1,10 +1,10 @@
 //! Measures the shipped policies on the dev traces.
 //!
 //! `cargo run -p selfbrake-policies --release --example eval_dev -- [TRACES]
-//! [--rules JSON] [--rows]`: without `--rules`, evaluates the trade-off curve
+//! [--rules JSON] [--rows] [--split source|parity]`: without `--rules`, evaluates the trade-off curve
 //! (cautious, default, aggressive and the naive baselines); with it, the
 //! given JSON rule list. `--rows` also prints one JSON line per trace.
-use selfbrake_policies::eval::{evaluate, parse_traces};
+use selfbrake_policies::eval::{evaluate, parse_traces, Trace};
 use selfbrake_policies::{aggressive_rules, cautious_rules, default_rules, RuleSpec};
 
 fn main() {
@@ -13,6 +13,7 @@ fn main() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/traces/dev.jsonl").to_string();
     let mut custom: Option<Vec<RuleSpec>> = None;
     let mut rows = false;
+    let mut split: Option<String> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rules" => {
@@ -20,6 +21,7 @@ fn main() {
                 custom = Some(serde_json::from_str(&json).expect("a JSON array of rules"));
             }
             "--rows" => rows = true,
+            "--split" => split = Some(args.next().expect("--split source|parity")),
             _ => path = a,
         }
     }
@@ -29,32 +31,88 @@ fn main() {
         Some(r) => vec![("custom".into(), r)],
         None => curve(),
     };
-    println!(
-        "{:<28} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>6}",
-        "policy", "braked", "saved", "oracle", "reached", "presvd", "acc", "acc_brk", "prem"
-    );
-    for (name, rules) in policies {
-        let ev = evaluate(&traces, &rules, |_, _| {}).expect("valid rules");
-        let r = &ev.report;
-        println!(
-            "{:<28} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>6.3}",
-            name,
-            r.braked_fraction,
-            r.saved_fraction,
-            r.oracle_saved_fraction,
-            r.answer_reached,
-            r.answer_preserved,
-            r.accuracy_full.unwrap_or(f64::NAN),
-            r.accuracy_braked.unwrap_or(f64::NAN),
-            r.premature_fraction
-        );
-        if rows {
-            for row in &ev.rows {
-                println!("{}", serde_json::to_string(row).expect("serialisable"));
+    let subsets: Vec<(String, Vec<Trace>)> = match split.as_deref() {
+        None => vec![("all".into(), traces)],
+        Some("source") => {
+            let mut names: Vec<String> = traces.iter().map(|t| t.source.clone()).collect();
+            names.sort();
+            names.dedup();
+            names
+                .into_iter()
+                .map(|n| {
+                    let sub = traces.iter().filter(|t| t.source == n).cloned().collect();
+                    (n, sub)
+                })
+                .collect()
+        }
+        Some("parity") => {
+            let (mut tune, mut held) = (Vec::new(), Vec::new());
+            for t in traces {
+                if tuning_half(&t) {
+                    tune.push(t);
+                } else {
+                    held.push(t);
+                }
             }
-            print!("{}", r.table());
+            vec![("tune".into(), tune), ("held-out".into(), held)]
+        }
+        Some(other) => panic!("--split source|parity, not {other}"),
+    };
+    println!(
+        "{:<28} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>6}",
+        "policy",
+        "braked",
+        "saved",
+        "oracle",
+        "orc_st",
+        "reached",
+        "stated",
+        "presvd",
+        "acc",
+        "acc_brk",
+        "prem"
+    );
+    for (set, traces) in &subsets {
+        if subsets.len() > 1 {
+            println!("-- {set} ({} traces)", traces.len());
+        }
+        for (name, rules) in &policies {
+            let ev = evaluate(traces, rules, |_, _| {}).expect("valid rules");
+            let r = &ev.report;
+            println!(
+                "{:<28} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>7.3} {:>8.3} {:>8.3} {:>8.3} {:>6.3}",
+                name,
+                r.braked_fraction,
+                r.saved_fraction,
+                r.oracle_saved_fraction,
+                r.oracle_stated_saved_fraction,
+                r.answer_reached,
+                r.answer_stated,
+                r.answer_preserved,
+                r.accuracy_full.unwrap_or(f64::NAN),
+                r.accuracy_braked.unwrap_or(f64::NAN),
+                r.premature_fraction
+            );
+            if rows {
+                for row in &ev.rows {
+                    println!("{}", serde_json::to_string(row).expect("serialisable"));
+                }
+                print!("{}", r.table());
+            }
         }
     }
+}
+
+/// The tuning half: r1-math500 and r1-gsm8k traces with an even index in
+/// their id; everything else (odd ids and the distilled-model sources) is
+/// held out.
+fn tuning_half(t: &Trace) -> bool {
+    let even =
+        t.id.rsplit('-')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n % 2 == 0);
+    (t.source == "r1-math500" || t.source == "r1-gsm8k") && even
 }
 
 fn curve() -> Vec<(String, Vec<RuleSpec>)> {

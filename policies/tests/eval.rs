@@ -56,3 +56,39 @@ fn eval_measures_the_cut() {
     }
     assert!(r.table().contains("answer reached"));
 }
+
+/// `answer_reached` counts the final as a bare token, `answer_stated` only
+/// as a candidate answer; a value the question already holds counts bare only
+/// where it is produced ("gives 540"), not where it is mentioned.
+#[test]
+fn reached_counts_bare_tokens_stated_only_candidates() {
+    let step = "Each sprint is 60 meters, and 9 x 60 gives 540 meters a week, but";
+    let mut mention = String::from("He runs 540 meters a week, I think, but");
+    mention.push_str("\n\nWait, let me check.\n\nSo the answer is 540.");
+    let cases = [
+        (
+            format!("{step}\n\nWait, let me check.\n\nSo the answer is 540."),
+            "q",
+            1.0,
+        ),
+        (mention.clone(), "q", 1.0),
+        (mention, "Does he run 540 meters?", 0.0),
+    ];
+    for (reasoning, question, reached) in cases {
+        let first = reasoning.split("\n\n").next().unwrap();
+        let cap = approx_tokens(first).count() as u64;
+        let t = serde_json::json!({"id": "b", "question": question, "reasoning": reasoning,
+            "final": "540", "gold": "540"});
+        let traces = parse_traces(&t.to_string()).unwrap();
+        let rules = vec![RuleSpec::Budget {
+            max_reasoning_tokens: cap,
+            min_tokens: 0,
+        }];
+        let r = evaluate(&traces, &rules, |_, _| {}).unwrap().report;
+        assert_eq!(r.braked_fraction, 1.0);
+        assert_eq!(r.answer_reached, reached, "{question}");
+        assert_eq!(r.answer_stated, 0.0);
+        assert_eq!(r.accuracy_braked, Some(reached));
+        assert!(r.oracle_saved_fraction >= r.oracle_stated_saved_fraction);
+    }
+}

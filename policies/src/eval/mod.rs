@@ -1,9 +1,11 @@
 //! Offline evaluation: replays recorded traces through a policy, token by
 //! token, and measures what the cut would have saved and lost.
+mod appears;
 mod report;
 mod tokens;
 mod trace;
 
+pub use appears::{bare_occurrences, Bare};
 pub use report::{Report, TraceRow};
 pub use tokens::approx_tokens;
 pub use trace::{parse_traces, Trace};
@@ -26,15 +28,21 @@ struct Landmarks {
     first_final_step_end: Option<u64>,
     /// Chars up to the end of the first candidate of any kind.
     first_candidate: Option<u64>,
+    /// Chars up to where the final answer first appears (candidate or bare).
+    first_appears: Option<u64>,
+    /// Chars up to the end of the step holding that appearance.
+    first_appears_step_end: Option<u64>,
 }
 
-fn landmarks(reasoning: &str, final_answer: Option<&str>) -> Landmarks {
+fn landmarks(reasoning: &str, question: &str, final_answer: Option<&str>) -> Landmarks {
     let target = final_answer.map(normalize);
     let mut scanner = Scanner::new();
     let mut lm = Landmarks {
         first_final: None,
         first_final_step_end: None,
         first_candidate: None,
+        first_appears: None,
+        first_appears_step_end: None,
     };
     let mut pos = 0u64;
     let mut last_nonblank = 0u64;
@@ -61,7 +69,47 @@ fn landmarks(reasoning: &str, final_answer: Option<&str>) -> Landmarks {
     if lm.first_final.is_some() && lm.first_final_step_end.is_none() {
         lm.first_final_step_end = Some(pos);
     }
+    let bare = final_answer.and_then(|f| first_bare(reasoning, question, f));
+    lm.first_appears = match (lm.first_final, bare) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    lm.first_appears_step_end = lm.first_appears.map(|p| step_end_after(reasoning, p));
     lm
+}
+
+/// The first bare appearance of `f` that counts: any, when the question does
+/// not hold the value; otherwise only where it is produced (after `=` or a
+/// verb of result), since a mere mention may restate a given.
+fn first_bare(reasoning: &str, question: &str, f: &str) -> Option<u64> {
+    let in_question = !bare_occurrences(question, f).is_empty();
+    bare_occurrences(reasoning, f)
+        .into_iter()
+        .find(|b| !in_question || b.produced)
+        .map(|b| b.end)
+}
+
+/// Chars up to the end of the step (the last non-blank char before a blank
+/// line) holding char offset `pos`.
+fn step_end_after(text: &str, pos: u64) -> u64 {
+    let mut last_nonblank = 0u64;
+    let mut line_blank = false;
+    let mut newline_seen = false;
+    for (i, c) in text.chars().enumerate() {
+        let i = i as u64;
+        if c == '\n' {
+            if newline_seen && line_blank && i >= pos {
+                return last_nonblank;
+            }
+            newline_seen = true;
+            line_blank = true;
+        } else if !c.is_whitespace() {
+            line_blank = false;
+            newline_seen = false;
+            last_nonblank = i + 1;
+        }
+    }
+    last_nonblank.max(pos)
 }
 
 /// Tokens in the first `chars` chars of `text`, rounding a cut inside a token up.
@@ -87,7 +135,8 @@ pub fn evaluate(
 ) -> Result<Evaluation, PolicyError> {
     Monitor::new(rules)?;
     let mut rows = Vec::with_capacity(traces.len());
-    let (mut full_sum, mut kept_sum, mut oracle_sum) = (0u64, 0u64, 0u64);
+    let (mut full_sum, mut kept_sum, mut oracle_sum, mut oracle_stated_sum) = (0u64, 0, 0, 0);
+    let mut stated = 0usize;
     let (mut braked, mut reached, mut preserved, mut premature) = (0usize, 0usize, 0usize, 0usize);
     let (mut graded, mut correct_full, mut correct_braked) = (0usize, 0usize, 0usize);
     for (i, t) in traces.iter().enumerate() {
@@ -102,15 +151,19 @@ pub fn evaluate(
             }
         }
         let full = approx_tokens(&t.reasoning).count() as u64;
-        let lm = landmarks(&t.reasoning, t.final_answer.as_deref());
+        let lm = landmarks(&t.reasoning, &t.question, t.final_answer.as_deref());
         let oracle = lm
+            .first_appears_step_end
+            .map_or(full, |c| tokens_within(&t.reasoning, c));
+        let oracle_stated = lm
             .first_final_step_end
             .map_or(full, |c| tokens_within(&t.reasoning, c));
         let answer_at_cut = brake
             .as_ref()
             .and_then(|b| b.answer.clone())
             .or_else(|| monitor.answer().map(str::to_string));
-        let is_reached = brake.is_none() || lm.first_final.is_some_and(|p| p <= chars);
+        let is_reached = brake.is_none() || lm.first_appears.is_some_and(|p| p <= chars);
+        let is_stated = brake.is_none() || lm.first_final.is_some_and(|p| p <= chars);
         let is_preserved = brake.is_none()
             || matches!((&answer_at_cut, &t.final_answer), (Some(a), Some(f)) if same_answer(a, f));
         if brake.is_some() {
@@ -120,6 +173,7 @@ pub fn evaluate(
             }
         }
         reached += usize::from(is_reached);
+        stated += usize::from(is_stated);
         preserved += usize::from(is_preserved);
         if let Some(gold) = &t.gold {
             graded += 1;
@@ -133,6 +187,7 @@ pub fn evaluate(
         full_sum += full;
         kept_sum += kept;
         oracle_sum += oracle;
+        oracle_stated_sum += oracle_stated;
         rows.push(TraceRow {
             id: t.id.clone(),
             braked: brake.is_some(),
@@ -141,6 +196,9 @@ pub fn evaluate(
             kept_tokens: kept,
             full_tokens: full,
             answer_at_cut,
+            reached: is_reached,
+            answer_stated: is_stated,
+            oracle_tokens: oracle,
         });
         progress(i + 1, traces.len());
     }
@@ -158,6 +216,8 @@ pub fn evaluate(
         accuracy_full: (graded > 0).then(|| correct_full as f64 / graded as f64),
         accuracy_braked: (graded > 0).then(|| correct_braked as f64 / graded as f64),
         premature_fraction: premature as f64 / n,
+        answer_stated: stated as f64 / n,
+        oracle_stated_saved_fraction: 1.0 - frac(oracle_stated_sum, full_sum).min(1.0),
     };
     Ok(Evaluation { report, rows })
 }

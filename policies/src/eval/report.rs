@@ -26,6 +26,13 @@ pub struct Report {
     pub accuracy_braked: Option<f64>,
     /// Braked before any candidate answer appeared.
     pub premature_fraction: f64,
+    /// Stricter than `answer_reached`: the final answer was kept as a
+    /// candidate answer (`\boxed{X}`, "the answer is X", "= X."), not only
+    /// as a bare token (unbraked traces count).
+    pub answer_stated: f64,
+    /// The oracle with that stricter notion: cut after the first step that
+    /// states the final answer as a candidate.
+    pub oracle_stated_saved_fraction: f64,
 }
 
 /// What happened to one trace.
@@ -39,6 +46,12 @@ pub struct TraceRow {
     pub kept_tokens: u64,
     pub full_tokens: u64,
     pub answer_at_cut: Option<String>,
+    /// The final answer appears in the kept reasoning (or no brake).
+    pub reached: bool,
+    /// The final answer is stated as a candidate in the kept reasoning.
+    pub answer_stated: bool,
+    /// Tokens the oracle keeps.
+    pub oracle_tokens: u64,
 }
 
 impl Report {
@@ -59,7 +72,12 @@ impl Report {
             ),
             ("saved", pct(self.saved_fraction)),
             ("saved by oracle cut", pct(self.oracle_saved_fraction)),
+            (
+                "saved by oracle (stated)",
+                pct(self.oracle_stated_saved_fraction),
+            ),
             ("answer reached", pct(self.answer_reached)),
+            ("answer stated", pct(self.answer_stated)),
             ("answer preserved", pct(self.answer_preserved)),
             ("accuracy (full)", opt(self.accuracy_full)),
             ("accuracy (braked)", opt(self.accuracy_braked)),
