@@ -1,34 +1,19 @@
 use crate::{AnswerForm, RuleSpec};
 
 /// The rules of the shipped default policy (see README for how it was
-/// measured): any of an agreeing re-check of a stated answer, sustained
-/// hesitation, SBT's overthink score, a generation loop, or a hard cap.
+/// measured): any of a value concluded twice and then checked yet again,
+/// sustained hesitation (κ > 0.05), a generation loop, or a hard cap.
 ///
 /// Kept in sync by hand with `examples/policies/default.toml` (the policies
 /// crate has no TOML parser; the middleware's tests parse that file and
 /// compare it with this list).
 pub fn default_rules() -> Vec<RuleSpec> {
     vec![
-        RuleSpec::Convergence {
-            repeats: 2,
-            form: AnswerForm::Stated,
-            verified: true,
-            conclusions: true,
-            reset_on_operand: true,
-            openers_only: false,
-            min_tokens: 0,
-        },
+        recheck_convergence(2),
         RuleSpec::Markers {
-            threshold: 0.04,
+            threshold: 0.05,
             window: 512,
             min_tokens: 512,
-        },
-        RuleSpec::Overthink {
-            beta: 0.1,
-            tau: 0.2,
-            form: AnswerForm::Stated,
-            min_steps_after: 2,
-            min_tokens: 0,
         },
         RuleSpec::Repetition {
             ngram: 32,
@@ -42,23 +27,29 @@ pub fn default_rules() -> Vec<RuleSpec> {
     ]
 }
 
-/// The cautious end of the trade-off curve (`examples/policies/cautious.toml`).
+/// A value concluded by `repeats` steps (`= X.` or stronger, no free
+/// variable), then a later step that opens yet another explicit check.
+fn recheck_convergence(repeats: u32) -> RuleSpec {
+    RuleSpec::Convergence {
+        repeats,
+        form: AnswerForm::Equation,
+        verified: false,
+        conclusions: true,
+        reset_on_operand: true,
+        openers_only: false,
+        then_recheck: true,
+        min_tokens: 0,
+    }
+}
+
+/// The cautious end of the trade-off curve (`examples/policies/cautious.toml`):
+/// only a converged value re-checked once more.
 pub fn cautious_rules() -> Vec<RuleSpec> {
     vec![
-        RuleSpec::Convergence {
-            repeats: 2,
-            form: AnswerForm::Stated,
-            verified: true,
-            conclusions: true,
-            reset_on_operand: true,
-            openers_only: false,
-            min_tokens: 0,
-        },
-        RuleSpec::Overthink {
-            beta: 0.1,
-            tau: 0.2,
-            form: AnswerForm::Stated,
-            min_steps_after: 2,
+        recheck_convergence(2),
+        RuleSpec::Repetition {
+            ngram: 32,
+            repeats: 5,
             min_tokens: 0,
         },
         RuleSpec::Budget {
@@ -69,16 +60,19 @@ pub fn cautious_rules() -> Vec<RuleSpec> {
 }
 
 /// The aggressive end (`examples/policies/aggressive.toml`): also brakes on
-/// three agreeing step conclusions of any form, `= X.` included.
+/// three agreeing step conclusions with a re-check between, and on lower
+/// sustained hesitation.
 pub fn aggressive_rules() -> Vec<RuleSpec> {
     vec![
+        recheck_convergence(2),
         RuleSpec::Convergence {
             repeats: 3,
             form: AnswerForm::Equation,
             verified: true,
             conclusions: true,
             reset_on_operand: true,
-            openers_only: true,
+            openers_only: false,
+            then_recheck: false,
             min_tokens: 0,
         },
         RuleSpec::Markers {

@@ -48,6 +48,15 @@ pub enum RuleSpec {
         /// where SBT's evolution solutions open (default false).
         #[serde(default)]
         openers_only: bool,
+        /// Once converged, brake only when a later step opens (in its first
+        /// sentence) with an explicit check ("let me check", "verify",
+        /// "confirm", "just to make sure"; a bare "Wait" or "Alternatively"
+        /// does not count): the model starts yet another check of a settled
+        /// value instead of moving on to the next part (default false). A
+        /// later step concluding something else, or the value used as an
+        /// operand, disarms it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        then_recheck: bool,
         #[serde(default)]
         min_tokens: u64,
     },
@@ -240,6 +249,7 @@ mod tests {
                 conclusions: true,
                 reset_on_operand: true,
                 openers_only: false,
+                then_recheck: false,
                 min_tokens: 0
             }
         );
@@ -255,6 +265,7 @@ mod tests {
             conclusions: true,
             reset_on_operand: true,
             openers_only: false,
+            then_recheck: false,
             min_tokens: 0,
         };
         let e = r.validate("rules[1]").unwrap_err();

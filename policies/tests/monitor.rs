@@ -149,3 +149,25 @@ fn monitor_is_send_and_config_errors_name_the_rule() {
     .unwrap_err();
     assert!(err.to_string().starts_with("rules[1].repeats"), "{err}");
 }
+
+/// `then_recheck`: a value concluded twice brakes only when a later step
+/// opens yet another explicit check, not when the model moves on.
+#[test]
+fn then_recheck_waits_for_another_check() {
+    let rules: Vec<RuleSpec> = serde_json::from_str(
+        r#"[{"kind":"convergence","repeats":2,"verified":false,"then_recheck":true}]"#,
+    )
+    .unwrap();
+    let base = "So 9 x 60 = 540.\n\nAgain, 60 x 9 = 540.\n\n";
+    let mut moved = Monitor::new(&rules).unwrap();
+    let v = moved.observe(&format!("{base}Now the second part, which is new.\n\n"));
+    assert_eq!(v, Verdict::Continue);
+    let mut checked = Monitor::new(&rules).unwrap();
+    match checked.observe(&format!("{base}Let me verify once more: 540.\n\n")) {
+        Verdict::Brake(b) => assert_eq!(b.answer.as_deref(), Some("540")),
+        v => panic!("{v:?}"),
+    }
+    let mut plain_wait = Monitor::new(&rules).unwrap();
+    let v = plain_wait.observe(&format!("{base}Wait, 540 is it.\n\n"));
+    assert_eq!(v, Verdict::Continue);
+}

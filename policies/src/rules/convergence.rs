@@ -5,6 +5,16 @@ use crate::text::{Event, Strength};
 /// wanders through more distinct answers than this has not converged.
 const TRACKED: usize = 32;
 
+#[cfg(test)]
+#[test]
+fn free_variables() {
+    assert!(has_free_variable("x^2p(x)-1"));
+    assert!(has_free_variable("\\sqrt{y^2+900}"));
+    assert!(!has_free_variable("3\\sqrt{13}"));
+    assert!(!has_free_variable("-2+7i"));
+    assert!(!has_free_variable("\\frac{\\pi}{2}"));
+}
+
 #[derive(Debug, Clone)]
 struct Seen {
     normalized: String,
@@ -22,6 +32,10 @@ pub struct ConvergenceOpts {
     pub reset_on_operand: bool,
     /// Count only verification markers that open a step.
     pub openers_only: bool,
+    /// Once converged, wait for a later step whose first sentence announces
+    /// an explicit check ("let me check", "verify", "just to make sure"):
+    /// another re-check rather than moving on, before braking.
+    pub then_recheck: bool,
 }
 
 /// Brakes once the same answer has been reached in `repeats` separate steps
@@ -36,6 +50,9 @@ pub struct Convergence {
     conclusions: bool,
     reset_on_operand: bool,
     openers_only: bool,
+    then_recheck: bool,
+    /// Converged (normalised, raw, reason, step) awaiting a re-check opener.
+    armed: Option<(String, String, String, u32)>,
     /// The latest counted-strength candidate of the current step.
     pending: Option<(String, String)>,
     verifications: u64,
@@ -60,6 +77,8 @@ impl Convergence {
             reset_on_operand: opts.reset_on_operand,
             pending: None,
             openers_only: opts.openers_only,
+            then_recheck: opts.then_recheck,
+            armed: None,
             verifications: 0,
             seen: Vec::new(),
             clock: 0,
@@ -121,6 +140,52 @@ impl Convergence {
     }
 }
 
+/// Whether an answer still holds a variable (`x^2p(x)-1`, `\\sqrt{y^2+900}`):
+/// letters outside `\\commands`, other than a lone `i`. Such an `= X.` is an
+/// expression on its way, not a value, so it does not count.
+fn has_free_variable(normalized: &str) -> bool {
+    let b = normalized.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            continue;
+        }
+        if b[i].is_ascii_alphabetic() {
+            let lone_i = b[i] == b'i'
+                && !b.get(i + 1).is_some_and(u8::is_ascii_alphabetic)
+                && !(i > 0 && b[i - 1].is_ascii_alphabetic());
+            if !lone_i {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+impl Convergence {
+    /// A statement that converged either brakes now or arms the wait for a
+    /// re-check opener.
+    fn counted(&mut self, normalized: &str, raw: &str, step: u32) -> Option<String> {
+        if let Some((a, ..)) = &self.armed {
+            if a != normalized {
+                self.armed = None;
+            }
+        }
+        let reason = self.statement(normalized, raw, step)?;
+        if !self.then_recheck {
+            return Some(reason);
+        }
+        self.converged = None;
+        self.armed = Some((normalized.to_string(), raw.to_string(), reason, step));
+        None
+    }
+}
+
 impl Detector for Convergence {
     fn answer(&self) -> Option<&str> {
         self.converged.as_deref()
@@ -128,16 +193,29 @@ impl Detector for Convergence {
 
     fn on_event(&mut self, event: &Event<'_>, ctx: &Ctx) -> Option<String> {
         match event {
-            Event::Marker(hit) if hit.verification && (hit.opening || !self.openers_only) => {
-                self.verifications += 1;
-                None
+            Event::Marker(hit) => {
+                if hit.verification && (hit.opening || !self.openers_only) {
+                    self.verifications += 1;
+                }
+                let opens = hit.opening && hit.checking;
+                match &self.armed {
+                    Some((_, _, _, at)) if opens && ctx.step > *at => {
+                        let (_, raw, reason, _) = self.armed.take()?;
+                        self.converged = Some(raw);
+                        Some(format!("{reason}, and a later step opens another check"))
+                    }
+                    _ => None,
+                }
             }
-            Event::Candidate(c) if c.strength >= self.min => {
+            Event::Candidate(c)
+                if c.strength >= self.min
+                    && !(c.strength == Strength::Equation && has_free_variable(&c.normalized)) =>
+            {
                 if self.conclusions {
                     self.pending = Some((c.normalized.clone(), c.raw.clone()));
                     None
                 } else {
-                    self.statement(&c.normalized, &c.raw, ctx.step)
+                    self.counted(&c.normalized, &c.raw, ctx.step)
                 }
             }
             Event::Operand(n) if self.reset_on_operand => {
@@ -147,11 +225,14 @@ impl Detector for Convergence {
                 if self.pending.as_ref().is_some_and(|(p, _)| p == n) {
                     self.pending = None;
                 }
+                if self.armed.as_ref().is_some_and(|(p, ..)| p == n) {
+                    self.armed = None;
+                }
                 None
             }
             Event::StepEnd(step) => {
                 let (normalized, raw) = self.pending.take()?;
-                self.statement(&normalized, &raw, *step)
+                self.counted(&normalized, &raw, *step)
             }
             _ => None,
         }

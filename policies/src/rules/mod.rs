@@ -57,6 +57,7 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             conclusions,
             reset_on_operand,
             openers_only,
+            then_recheck,
             ..
         } => Box::new(Convergence::new(
             repeats,
@@ -66,6 +67,7 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             ConvergenceOpts {
                 reset_on_operand,
                 openers_only,
+                then_recheck,
             },
         )),
         RuleSpec::Markers {

@@ -75,6 +75,10 @@ pub struct MarkerHit {
     pub words: u32,
     /// Whether the marker opens a verification.
     pub verification: bool,
+    /// Whether it announces an explicit check ("check", "verify",
+    /// "confirm", "just to make sure", ...), not a bare "wait" or
+    /// "alternatively".
+    pub checking: bool,
     /// Whether the phrase is one of SBT's markers (counted in κ); the extra
     /// verification phrases are not.
     pub sbt: bool,
@@ -136,6 +140,7 @@ fn shared() -> &'static Shared {
                 hit: MarkerHit {
                     words: p.split(' ').count() as u32,
                     verification: VERIFICATION.contains(p),
+                    checking: VERIFICATION.contains(p) && !matches!(*p, "wait" | "alternatively"),
                     sbt: MARKERS.contains(p),
                     opening: false,
                 },

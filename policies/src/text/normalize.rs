@@ -24,6 +24,7 @@ pub fn normalize(raw: &str) -> String {
     let mut s = strip_wrappers(raw.trim());
     s = unwrap_commands(&s);
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac");
+    s = plain_roots(&s);
     s = expand_short_args(&s);
     s = drop_spacing(&s);
     s = drop_lhs(&s);
@@ -111,6 +112,68 @@ fn find_command(s: &str, cmd: &str) -> Option<usize> {
 }
 
 /// `\frac12` → `\frac{1}{2}`, `\sqrt2` → `\sqrt{2}`.
+/// `√2`, `√(13)`, `sqrt(13)` as `\\sqrt{..}`; a product sign between a
+/// number and a root (`3*sqrt(13)`, `3 \\cdot \\sqrt{13}`) is dropped.
+fn plain_roots(s: &str) -> String {
+    if !s.contains('√') && !s.contains("sqrt(") {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    loop {
+        let at = [rest.find('√'), rest.find("sqrt(")]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(i) = at else {
+            out.push_str(rest);
+            break;
+        };
+        let (head, tail) = rest.split_at(i);
+        let head = head.strip_suffix('\\').unwrap_or(head);
+        let trimmed = head.trim_end();
+        let trimmed = ["*", "\\cdot", "\\times", "·", "×"]
+            .iter()
+            .find_map(|op| trimmed.strip_suffix(op))
+            .filter(|h| h.trim_end().ends_with(|c: char| c.is_ascii_digit()))
+            .map_or(head, str::trim_end);
+        out.push_str(trimmed);
+        out.push_str("\\sqrt");
+        let tail = tail.strip_prefix('√').unwrap_or_else(|| &tail[4..]);
+        if let Some(inner) = tail.strip_prefix('(') {
+            let mut depth = 1;
+            let end = inner.char_indices().find_map(|(k, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                (depth == 0).then_some(k)
+            });
+            match end {
+                Some(k) => {
+                    out.push('{');
+                    out.push_str(&inner[..k]);
+                    out.push('}');
+                    rest = &inner[k + 1..];
+                }
+                None => rest = tail,
+            }
+        } else {
+            let k = tail
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(tail.len());
+            if k > 0 {
+                out.push('{');
+                out.push_str(&tail[..k]);
+                out.push('}');
+            }
+            rest = &tail[k..];
+        }
+    }
+    out
+}
+
 fn expand_short_args(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut rest = s;
@@ -343,6 +406,10 @@ mod tests {
         assert!(same_answer("45 miles", "45"));
         assert!(same_answer("66,200", "66200"));
         assert!(same_answer("\\sqrt2", "\\sqrt{2}"));
+        assert!(same_answer("3*sqrt(13)", "3\\sqrt{13}"));
+        assert!(same_answer("11√2", "11\\sqrt{2}"));
+        assert!(same_answer("√(117)", "\\sqrt{117}"));
+        assert!(!same_answer("2*3", "23"));
         assert!(same_answer("\\left( 1, 2 \\right)", "(1,2)"));
     }
 
