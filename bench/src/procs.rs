@@ -33,7 +33,10 @@ impl Drop for Guard {
     fn drop(&mut self) {
         // The child leads its own process group: end it and anything it forked.
         let pgid = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &pgid]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &pgid])
+            .stderr(Stdio::null())
+            .status();
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if !self.alive() {
@@ -41,7 +44,10 @@ impl Drop for Guard {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &pgid]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &pgid])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
     }
 }

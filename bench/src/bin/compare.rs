@@ -263,7 +263,10 @@ fn start_litellm(
             "  - model_name: {m}\n    litellm_params:\n      model: openai/{m}\n      api_base: {upstream}\n      api_key: x\n"
         ));
     }
-    yaml.push_str("litellm_settings:\n  telemetry: false\n");
+    // A master key, as LiteLLM requires to start; the load generator sends it.
+    yaml.push_str(
+        "litellm_settings:\n  telemetry: false\ngeneral_settings:\n  master_key: sk-bench\n",
+    );
     let file = dir.join("litellm.yaml");
     std::fs::write(&file, yaml)?;
     let port = listen.rsplit(':').next().unwrap_or("4000").to_string();
