@@ -11,7 +11,9 @@ mod backend;
 mod error;
 mod event;
 pub mod openai;
+mod retry;
 
 pub use backend::{Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
 pub use error::{AdapterError, Fault};
 pub use event::{BackendEvent, Usage};
+pub use retry::Retry;

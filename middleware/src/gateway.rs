@@ -2,7 +2,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use selfbrake_adapters::openai::OpenAiBackend;
-use selfbrake_adapters::Backend;
+use selfbrake_adapters::{Backend, Retry};
+
+/// First wait before a retry; each later one doubles it.
+const RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
 
 use crate::config::{BackendConfig, Config, ConfigIssue, PolicyConfig, ServerConfig};
 use crate::error::ProxyError;
@@ -28,12 +31,16 @@ impl Gateway {
         for (name, backend) in &config.backends {
             let built: Arc<dyn Backend> = match backend {
                 BackendConfig::Openai(cfg) => {
-                    Arc::new(OpenAiBackend::new(cfg.adapter_config()).map_err(|e| {
+                    let backend = OpenAiBackend::new(cfg.adapter_config()).map_err(|e| {
                         ProxyError::Config(vec![ConfigIssue::new(
                             format!("backends.{name}"),
                             e.to_string(),
                         )])
-                    })?)
+                    })?;
+                    match cfg.retries {
+                        0 => Arc::new(backend),
+                        n => Arc::new(Retry::new(Arc::new(backend), n, RETRY_BACKOFF)),
+                    }
                 }
                 BackendConfig::Mistralrs(_) => {
                     return Err(ProxyError::Config(vec![ConfigIssue::new(

@@ -219,3 +219,32 @@ async fn silent_upstreams_time_out() {
     assert!(got.done);
     still_serves(&proxy, &mock).await;
 }
+
+#[tokio::test]
+async fn retries_before_the_first_byte_only_where_configured() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let without = Proxy::start(&config(&url, "rules = []")).await;
+    let with = Proxy::start(&config(&url, "rules = []").replace(
+        "idle_timeout_ms = 2000\n",
+        "idle_timeout_ms = 2000\nretries = 4\n",
+    ))
+    .await;
+    error_of(without.chat(&request(true)).await, 502).await;
+
+    // The upstream comes up while the request waits between attempts.
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let starter = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        MockUpstream::start_at(addr, MockConfig::default())
+            .await
+            .unwrap()
+    });
+    let got = assemble(&read_sse(with.chat(&request(true)).await).await);
+    assert!(got.done && got.error.is_none() && !got.content.is_empty());
+    let mock = starter.await.unwrap();
+    assert_eq!(mock.chat_bodies().len(), 1);
+}

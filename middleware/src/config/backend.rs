@@ -37,6 +37,11 @@ pub struct OpenAiBackendConfig {
     pub idle_timeout_ms: u64,
     #[serde(default = "default_max_stream_ms")]
     pub max_stream_ms: u64,
+    /// Retries of a request that failed before its response started
+    /// (refused connection, timeout before the headers, 502/503/504); never
+    /// once the client has received a byte.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 fn default_connect_ms() -> u64 {
