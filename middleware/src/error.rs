@@ -18,6 +18,8 @@ pub enum ProxyError {
     },
     #[error("request body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    #[error("request headers are larger than the limit of {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     #[error("missing or unknown API key")]
     Unauthorized,
     #[error("{0}")]
@@ -54,6 +56,7 @@ impl ProxyError {
         match self {
             ProxyError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::Unauthorized => StatusCode::UNAUTHORIZED,
             ProxyError::Forbidden(_) => StatusCode::FORBIDDEN,
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -74,9 +77,9 @@ impl ProxyError {
     /// The OpenAI `error.type`.
     pub fn kind(&self) -> &'static str {
         match self {
-            ProxyError::BadRequest { .. } | ProxyError::BodyTooLarge { .. } => {
-                "invalid_request_error"
-            }
+            ProxyError::BadRequest { .. }
+            | ProxyError::BodyTooLarge { .. }
+            | ProxyError::HeadersTooLarge { .. } => "invalid_request_error",
             ProxyError::Unauthorized => "authentication_error",
             ProxyError::Forbidden(_) => "permission_error",
             ProxyError::NotFound(_) | ProxyError::MethodNotAllowed => "invalid_request_error",
@@ -95,6 +98,7 @@ impl ProxyError {
         match self {
             ProxyError::BadRequest { .. } => "invalid_request",
             ProxyError::BodyTooLarge { .. } => "body_too_large",
+            ProxyError::HeadersTooLarge { .. } => "headers_too_large",
             ProxyError::Unauthorized => "invalid_api_key",
             ProxyError::Forbidden(_) => "forbidden",
             ProxyError::NotFound(_) => "not_found",

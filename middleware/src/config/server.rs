@@ -19,6 +19,8 @@ pub struct ServerConfig {
     pub listen: String,
     /// Request bodies above this get 413.
     pub max_body_bytes: usize,
+    /// Requests whose headers (names and values) add up to more get 431.
+    pub max_header_bytes: usize,
     pub reasoning_field: ReasoningField,
     /// After SIGTERM, streams in flight get this long to finish.
     pub shutdown_grace_ms: u64,
@@ -29,6 +31,7 @@ impl Default for ServerConfig {
         Self {
             listen: "127.0.0.1:8787".into(),
             max_body_bytes: 4 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
             reasoning_field: ReasoningField::default(),
             shutdown_grace_ms: 30_000,
         }

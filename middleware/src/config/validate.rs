@@ -73,6 +73,12 @@ impl Config {
                 ),
             ));
         }
+        if self.server.max_header_bytes == 0 {
+            issues.push(ConfigIssue::new(
+                "server.max_header_bytes",
+                "must be at least 1",
+            ));
+        }
         if self.server.max_body_bytes == 0 {
             issues.push(ConfigIssue::new(
                 "server.max_body_bytes",

@@ -1,6 +1,8 @@
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderName, Request};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -23,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|uri: axum::http::Uri| async move { ProxyError::NotFound(format!("no route for {uri}")) })
         .method_not_allowed_fallback(|| async { ProxyError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_headers))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -34,6 +37,24 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Refuses oversized headers before any handler reads them.
+async fn limit_headers(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let limit = state.gateway().server.max_header_bytes;
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if size > limit {
+        return ProxyError::HeadersTooLarge { limit }.into_response();
+    }
+    next.run(request).await
 }
 
 /// `GET /metrics`, Prometheus text format.
