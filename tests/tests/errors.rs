@@ -99,6 +99,15 @@ async fn oversized_body_gets_413_and_unknown_routes_404() {
         404,
     )
     .await;
+    let big_header = client()
+        .post(proxy.url("/v1/chat/completions"))
+        .header("x-padding", "p".repeat(100 * 1024))
+        .json(&request(false))
+        .send()
+        .await
+        .unwrap();
+    let error = error_of(big_header, 431).await;
+    assert_eq!(error["code"], "headers_too_large");
     error_of(
         client()
             .get(proxy.url("/v1/chat/completions"))
