@@ -8,7 +8,9 @@ fuzz_target!(|data: &[u8]| {
     match ChatRequest::parse(data) {
         Ok(mut request) => {
             request.inject_system_prompt("Reason efficiently.");
-            assert!(request.body["messages"].as_array().is_some_and(|m| !m.is_empty()));
+            assert!(request.body["messages"]
+                .as_array()
+                .is_some_and(|m| !m.is_empty()));
         }
         Err(error) => assert_eq!(error.status(), 400),
     }
