@@ -10,6 +10,8 @@
 mod backend;
 mod error;
 mod event;
+#[cfg(feature = "embedded")]
+pub mod mistralrs;
 pub mod openai;
 mod retry;
 

@@ -24,6 +24,7 @@
 //! `assume_open_think` (see `think`).
 
 mod fallback;
+mod fast;
 mod http;
 mod normalise;
 mod request;
@@ -38,9 +39,8 @@ use serde_json::{Map, Value};
 
 use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
 use http::{check_status, error_text, is_json, send};
-use normalise::Normaliser;
 
-pub use normalise::parse_usage;
+pub use normalise::{parse_usage, Normaliser};
 pub use request::{continuation_body, prefix, stream_body};
 pub use sse::{SseDecoder, SseError, SseEvent};
 pub use think::{Piece, ThinkSplitter};

@@ -42,6 +42,49 @@ impl Normaliser {
         }
     }
 
+    /// One `data:` payload: the typed fast path when the chunk has the
+    /// common shape, else the general one.
+    pub fn data(&mut self, data: &str) -> Result<Vec<BackendEvent>, AdapterError> {
+        if let Some(chunk) = super::fast::parse(data) {
+            return Ok(self.fast_chunk(chunk));
+        }
+        let value = serde_json::from_str(data)
+            .map_err(|e| AdapterError::Protocol(format!("invalid JSON in data line: {e}")))?;
+        self.chunk(value)
+    }
+
+    /// Same events as [`Self::chunk`] would give for this chunk.
+    fn fast_chunk(&mut self, chunk: super::fast::Chunk<'_>) -> Vec<BackendEvent> {
+        let mut out = Vec::with_capacity(2);
+        if !self.meta_sent {
+            self.meta_sent = true;
+            out.push(BackendEvent::Meta {
+                id: chunk.id.map(|s| s.into_owned()).unwrap_or_default(),
+                model: chunk.model.map(|s| s.into_owned()).unwrap_or_default(),
+                created: chunk.created.unwrap_or(0),
+            });
+        }
+        let Some(choice) = chunk.choices.into_iter().next() else {
+            return out;
+        };
+        if let Some(delta) = choice.delta {
+            if let Some(text) = delta.reasoning.or(delta.reasoning_content) {
+                self.think.reasoning_field_seen();
+                if !text.is_empty() {
+                    out.push(BackendEvent::Reasoning(text.into_owned()));
+                }
+            }
+            if let Some(text) = delta.content {
+                out.extend(self.think.push(&text).into_iter().map(piece_event));
+            }
+        }
+        if let Some(reason) = choice.finish_reason {
+            self.flush(&mut out);
+            out.push(BackendEvent::Finish(reason.into_owned()));
+        }
+        out
+    }
+
     /// One parsed `data:` payload.
     pub fn chunk(&mut self, chunk: Value) -> Result<Vec<BackendEvent>, AdapterError> {
         let Value::Object(obj) = chunk else {

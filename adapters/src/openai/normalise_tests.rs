@@ -18,14 +18,47 @@ fn usage_chunk() -> Value {
     })
 }
 
+/// Runs the chunks through the general path and, serialised, through
+/// `data` (which takes the fast path where it can): both must agree.
 fn run(assume_open: bool, chunks: Vec<Value>) -> Vec<BackendEvent> {
-    let mut n = Normaliser::new(assume_open);
+    let mut general = Normaliser::new(assume_open);
+    let mut via_data = Normaliser::new(assume_open);
     let mut out = Vec::new();
+    let mut out_data = Vec::new();
     for c in chunks {
-        out.extend(n.chunk(c).unwrap());
+        out_data.extend(via_data.data(&c.to_string()).unwrap());
+        out.extend(general.chunk(c).unwrap());
     }
-    out.extend(n.finish());
+    out.extend(general.finish());
+    out_data.extend(via_data.finish());
+    assert_eq!(out, out_data, "fast and general paths disagree");
     out
+}
+
+#[test]
+fn common_vllm_chunks_take_the_fast_path() {
+    for delta in [
+        json!({"role": "assistant", "content": ""}),
+        json!({"reasoning": "Let me think.\n\n"}),
+        json!({"reasoning_content": "é 漢字 \"quoted\""}),
+        json!({"content": "<think>"}),
+        json!({}),
+    ] {
+        let data = chunk(delta.clone(), Value::Null).to_string();
+        assert!(super::super::fast::parse(&data).is_some(), "{data}");
+    }
+    let finishing = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": null, "finish_reason": "stop", "stop_reason": null}]});
+    assert!(super::super::fast::parse(&finishing.to_string()).is_some());
+    // Anything unusual goes the general way.
+    for data in [
+        usage_chunk().to_string(),
+        chunk(json!({"tool_calls": [{"index": 0}]}), Value::Null).to_string(),
+        chunk(json!({"content": "x", "audio": {}}), Value::Null).to_string(),
+        json!({"object": "error", "message": "boom", "choices": []}).to_string(),
+    ] {
+        assert!(super::super::fast::parse(&data).is_none(), "{data}");
+    }
 }
 
 /// (reasoning, content) concatenated, and the non-text events.

@@ -103,15 +103,7 @@ impl State {
                     ev.data
                 )));
             }
-            let chunk = match serde_json::from_str(&ev.data) {
-                Ok(v) => v,
-                Err(e) => {
-                    return self.fail(AdapterError::Protocol(format!(
-                        "invalid JSON in data line: {e}"
-                    )))
-                }
-            };
-            match self.norm.chunk(chunk) {
+            match self.norm.data(&ev.data) {
                 Ok(list) => self.pending.extend(list.into_iter().map(Ok)),
                 Err(e) => return self.fail(e),
             }
