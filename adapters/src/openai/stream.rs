@@ -29,6 +29,10 @@ pub struct Limits {
 
 struct State {
     body: Option<Body>,
+    /// Fires at the idle or total deadline. It is re-armed only when it
+    /// fires, not per chunk: a chunk just records `last_data`.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    last_data: Instant,
     decoder: SseDecoder,
     norm: Normaliser,
     pending: VecDeque<Item>,
@@ -37,8 +41,11 @@ struct State {
 
 /// Wraps a 2xx streaming response.
 pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> EventStream {
+    let now = Instant::now();
     let state = State {
         body: Some(Box::pin(resp.bytes_stream())),
+        timer: Box::pin(tokio::time::sleep_until((now + limits.idle).min(limits.deadline))),
+        last_data: now,
         decoder: SseDecoder::new(limits.max_line),
         norm,
         pending: VecDeque::new(),
@@ -59,29 +66,52 @@ impl State {
     /// Reads one body chunk; queues what it yields. Drops the body when the
     /// stream is over.
     async fn step(&mut self) {
-        let Some(body) = self.body.as_mut() else {
-            return;
-        };
-        let now = Instant::now();
-        if now >= self.limits.deadline {
-            return self.fail(self.max_stream_error());
+        enum Outcome {
+            Next(Option<reqwest::Result<Bytes>>),
+            Idle,
+            TooLong,
         }
+        let outcome = {
+            let Some(body) = self.body.as_mut() else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    next = body.next() => break Outcome::Next(next),
+                    () = self.timer.as_mut() => {
+                        let now = Instant::now();
+                        if now >= self.limits.deadline {
+                            break Outcome::TooLong;
+                        }
+                        let idle_at = self.last_data + self.limits.idle;
+                        if now >= idle_at {
+                            break Outcome::Idle;
+                        }
+                        self.timer.as_mut().reset(idle_at.min(self.limits.deadline));
+                    }
+                }
+            }
+        };
         let idle = self.limits.idle;
-        let wait = idle.min(self.limits.deadline - now);
-        let next = tokio::time::timeout(wait, body.next()).await;
-        match next {
-            Err(_) if wait < idle => self.fail(self.max_stream_error()),
-            Err(_) => self.fail(AdapterError::Timeout(format!(
+        match outcome {
+            Outcome::TooLong => self.fail(self.max_stream_error()),
+            Outcome::Idle => self.fail(AdapterError::Timeout(format!(
                 "no data from upstream for {idle:?}"
             ))),
-            Ok(None) => self.fail(AdapterError::Closed(
+            Outcome::Next(None) => self.fail(AdapterError::Closed(
                 "body ended without `data: [DONE]`".into(),
             )),
-            Ok(Some(Err(e))) if e.is_timeout() => {
+            Outcome::Next(Some(Err(e))) if e.is_timeout() => {
                 self.fail(AdapterError::Timeout(super::http::error_text(&e)))
             }
-            Ok(Some(Err(e))) => self.fail(AdapterError::Closed(super::http::error_text(&e))),
-            Ok(Some(Ok(bytes))) => self.bytes(&bytes),
+            Outcome::Next(Some(Err(e))) => {
+                self.fail(AdapterError::Closed(super::http::error_text(&e)))
+            }
+            Outcome::Next(Some(Ok(bytes))) => {
+                self.last_data = Instant::now();
+                self.bytes(&bytes)
+            }
         }
     }
 
