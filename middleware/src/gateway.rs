@@ -42,6 +42,14 @@ impl Gateway {
                         n => Arc::new(Retry::new(Arc::new(backend), n, RETRY_BACKOFF)),
                     }
                 }
+                #[cfg(feature = "embedded")]
+                BackendConfig::Mistralrs(cfg) => embedded::backend(cfg).map_err(|e| {
+                    ProxyError::Config(vec![ConfigIssue::new(
+                        format!("backends.{name}.gguf"),
+                        e.to_string(),
+                    )])
+                })?,
+                #[cfg(not(feature = "embedded"))]
                 BackendConfig::Mistralrs(_) => {
                     return Err(ProxyError::Config(vec![ConfigIssue::new(
                         format!("backends.{name}.kind"),
@@ -96,5 +104,67 @@ impl Gateway {
             )])
         })?;
         Ok((name.to_string(), policy))
+    }
+}
+
+/// Embedded engines, loaded once per process and GGUF file: backends on the
+/// same file share one engine (and its queue), and a config reload reuses it.
+#[cfg(feature = "embedded")]
+pub mod embedded {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    use std::time::Duration;
+
+    use selfbrake_adapters::mistralrs::MistralrsBackend;
+    use selfbrake_adapters::{AdapterError, Backend};
+
+    use crate::config::MistralrsBackendConfig;
+
+    /// Keyed by (gguf, max_num_seqs): what the engine is built from.
+    type Engines = Mutex<HashMap<(String, usize), Arc<MistralrsBackend>>>;
+
+    static ENGINES: OnceLock<Engines> = OnceLock::new();
+
+    /// A backend for `cfg` on its file's engine, loaded on first use.
+    /// `Gateway::build` is synchronous and may run inside a runtime
+    /// (reloads), so the load runs on a thread of its own (the engine then
+    /// runs on its own thread).
+    pub(super) fn backend(cfg: &MistralrsBackendConfig) -> Result<Arc<dyn Backend>, AdapterError> {
+        let engines = ENGINES.get_or_init(Engines::default);
+        let mut engines = engines.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (cfg.gguf.clone(), cfg.max_num_seqs);
+        let engine = match engines.get(&key) {
+            Some(engine) => engine.clone(),
+            None => {
+                let adapter_cfg = cfg.adapter_config();
+                let loaded = std::thread::scope(|s| {
+                    s.spawn(|| {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(|e| AdapterError::Internal(format!("runtime: {e}")))?;
+                        rt.block_on(MistralrsBackend::load(adapter_cfg))
+                    })
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(AdapterError::Internal("the model loader panicked".into()))
+                    })
+                })?;
+                let engine = Arc::new(loaded);
+                engines.insert(key, engine.clone());
+                engine
+            }
+        };
+        let stall = Duration::from_millis(cfg.stall_timeout_ms);
+        Ok(Arc::new(engine.variant(cfg.think_prefill, stall)))
+    }
+
+    /// Tokens sampled by every embedded engine of this process so far,
+    /// counted inside the engines (for tests and diagnostics).
+    pub fn generated_tokens() -> u64 {
+        ENGINES.get().map_or(0, |engines| {
+            let engines = engines.lock().unwrap_or_else(|e| e.into_inner());
+            engines.values().map(|e| e.generated_tokens()).sum()
+        })
     }
 }

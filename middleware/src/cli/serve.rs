@@ -8,10 +8,11 @@ use tracing_subscriber::EnvFilter;
 /// `selfbrake serve`
 pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> anyhow::Result<()> {
     init_tracing(json_logs);
-    let path = config.context(
-        "no config given: pass --config FILE (see examples/vllm.toml), or set SELFBRAKE_CONFIG",
-    )?;
-    let mut config = Config::load(&path).with_context(|| format!("loading {}", path.display()))?;
+    let path = config;
+    let mut config = match &path {
+        Some(path) => Config::load(path).with_context(|| format!("loading {}", path.display()))?,
+        None => default_config()?,
+    };
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
@@ -21,10 +22,16 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> 
         let listener = tokio::net::TcpListener::bind(&config.server.listen)
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
-        tracing::info!(listen = %listener.local_addr()?, config = %path.display(), "selfbrake serving");
+        let shown = path.as_ref().map_or_else(|| "(built in: embedded engine)".to_string(), |p| p.display().to_string());
+        tracing::info!(listen = %listener.local_addr()?, config = %shown, "selfbrake serving");
         let state = AppState::new(gateway);
-        let _watcher = selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone())
-            .context("watching the config file")?;
+        let _watcher = match &path {
+            Some(path) => Some(
+                selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone())
+                    .context("watching the config file")?,
+            ),
+            None => None,
+        };
         let app = router(state);
         let grace = std::time::Duration::from_millis(config.server.shutdown_grace_ms);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -45,6 +52,55 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> 
         }
         Ok(())
     })
+}
+
+/// `serve` without `--config`: the embedded engine on a local GGUF model,
+/// the shipped `default` policy, `127.0.0.1:8787`.
+#[cfg(feature = "embedded")]
+fn default_config() -> anyhow::Result<Config> {
+    use selfbrake::config::{BackendConfig, MistralrsBackendConfig};
+
+    let model = default_model()?;
+    let mut config = Config::from_toml_str("")?;
+    let mut backend = MistralrsBackendConfig::new(model.display().to_string());
+    // Models without a reasoning format (the default SmolLM2) reason inside
+    // an opened think block; `SELFBRAKE_THINK_PREFILL=0` turns that off.
+    backend.think_prefill = std::env::var("SELFBRAKE_THINK_PREFILL").map_or(true, |v| v != "0");
+    tracing::info!(gguf = %model.display(), think_prefill = backend.think_prefill, "no --config: serving the embedded engine");
+    config
+        .backends
+        .insert("default".into(), BackendConfig::Mistralrs(backend));
+    Ok(config)
+}
+
+#[cfg(not(feature = "embedded"))]
+fn default_config() -> anyhow::Result<Config> {
+    anyhow::bail!(
+        "no config given: pass --config FILE (see examples/vllm.toml), or set SELFBRAKE_CONFIG \
+         (a build with `--features embedded` serves a local GGUF model without one)"
+    )
+}
+
+/// `SELFBRAKE_MODEL`, else the first `models/*.gguf` under the working directory.
+#[cfg(feature = "embedded")]
+fn default_model() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("SELFBRAKE_MODEL") {
+        return Ok(PathBuf::from(path));
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("models")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.into_iter().next().context(
+        "no model: set SELFBRAKE_MODEL=/path/to/model.gguf, or put a .gguf file in ./models \
+         (`scripts/get-model.sh` downloads SmolLM2-135M-Instruct, 98 MB, into models/), \
+         or pass --config FILE to use an inference server (see examples/vllm.toml)",
+    )
 }
 
 async fn shutdown_signal() {

@@ -78,10 +78,50 @@ impl OpenAiBackendConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The embedded mistral.rs engine (`kind = "mistralrs"`; needs a build
+/// with the `embedded` feature).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MistralrsBackendConfig {
+    /// A local GGUF file (tokenizer and chat template from its metadata).
     pub gguf: String,
+    /// Open the assistant turn with `<think>\n`, for models without a reasoning format.
     #[serde(default)]
     pub think_prefill: bool,
+    /// Most sequences the engine runs at once; more requests wait in its queue.
+    #[serde(default = "default_max_num_seqs")]
+    pub max_num_seqs: usize,
+    /// A stream the client does not read for this long is cancelled, so a
+    /// stalled client cannot hold the engine.
+    #[serde(default = "default_stall_ms")]
+    pub stall_timeout_ms: u64,
+}
+
+fn default_max_num_seqs() -> usize {
+    32
+}
+fn default_stall_ms() -> u64 {
+    30_000
+}
+
+impl MistralrsBackendConfig {
+    /// A backend for `gguf` with the defaults.
+    pub fn new(gguf: impl Into<String>) -> Self {
+        MistralrsBackendConfig {
+            gguf: gguf.into(),
+            think_prefill: false,
+            max_num_seqs: default_max_num_seqs(),
+            stall_timeout_ms: default_stall_ms(),
+        }
+    }
+
+    /// The adapter's config.
+    #[cfg(feature = "embedded")]
+    pub fn adapter_config(&self) -> selfbrake_adapters::mistralrs::MistralrsConfig {
+        let mut cfg = selfbrake_adapters::mistralrs::MistralrsConfig::new(&self.gguf);
+        cfg.think_prefill = self.think_prefill;
+        cfg.max_num_seqs = self.max_num_seqs;
+        cfg.stall_timeout = Duration::from_millis(self.stall_timeout_ms);
+        cfg
+    }
 }

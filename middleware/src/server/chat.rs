@@ -10,6 +10,7 @@ use futures::StreamExt;
 use selfbrake_policies::RuleSpec;
 
 use super::body::read_limited;
+use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
 use super::AppState;
 use crate::config::PolicyConfig;
@@ -124,7 +125,7 @@ async fn handle(
                 (header::CACHE_CONTROL, "no-cache"),
                 (header::HeaderName::from_static("x-accel-buffering"), "no"),
             ],
-            Body::from_stream(body),
+            Body::from_stream(Coalesce::new(body)),
         )
             .into_response());
     }

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, handlers, and the shared state they read.
 mod body;
 mod chat;
+mod coalesce;
 mod models;
 mod observe;
 mod router;
