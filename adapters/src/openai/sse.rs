@@ -69,32 +69,37 @@ impl SseDecoder {
             self.skip_lf = false;
         }
         let old = self.buf.len();
-        self.buf.extend_from_slice(bytes);
+        // Lines are read straight out of the buffer, which is taken out of
+        // `self` meanwhile so `line` may update the event state: no copy per line.
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         let mut start = 0;
         // Bytes before `old` were already scanned and hold no line end.
         let mut scan = old;
-        while let Some(rel) = self.buf[scan..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        {
+        let mut result = Ok(());
+        while let Some(rel) = buf[scan..].iter().position(|&b| b == b'\n' || b == b'\r') {
             let end = scan + rel;
-            let line = self.buf[start..end].to_vec();
             let mut next = end + 1;
-            if self.buf[end] == b'\r' {
-                if next < self.buf.len() {
-                    if self.buf[next] == b'\n' {
+            if buf[end] == b'\r' {
+                if next < buf.len() {
+                    if buf[next] == b'\n' {
                         next += 1;
                     }
                 } else {
                     self.skip_lf = true;
                 }
             }
+            result = self.line(&buf[start..end], &mut out);
             start = next;
             scan = next;
-            self.line(&line, &mut out)?;
+            if result.is_err() {
+                break;
+            }
         }
-        self.buf.drain(..start);
+        buf.drain(..start);
+        self.buf = buf;
+        result?;
         if self.buf.len() > self.max_line {
             return Err(SseError::LineTooLong(self.buf.len()));
         }
