@@ -3,21 +3,19 @@
 //! are tokens; divide the time per iteration by the token count, or read
 //! the throughput line).
 //!
-//! The adapter's `Normaliser` is not public, so the normalise stage is a
-//! stand-in here: `serde_json` parse of the chunk and a lookup of
-//! `choices[0].delta.reasoning_content` (the parse is most of the real
-//! normaliser's cost). Each stage is also measured alone.
+//! The normalise stage is the adapter's own `Normaliser` (its typed fast
+//! path for common chunks). Each stage is also measured alone.
 #![forbid(unsafe_code)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use selfbrake::config::ReasoningField;
 use selfbrake::rewrite::SseEncoder;
 use selfbrake::session::SessionEvent;
-use selfbrake_adapters::openai::SseDecoder;
+use selfbrake_adapters::openai::{Normaliser, SseDecoder};
+use selfbrake_adapters::BackendEvent;
 use selfbrake_bench::trace;
 use selfbrake_bench::wire::{escape, Frame};
 use selfbrake_policies::{default_rules, Monitor, RuleSpec, Verdict};
-use serde_json::Value;
 
 const TOKENS: usize = 1000;
 
@@ -41,18 +39,19 @@ fn idle_rules() -> Vec<RuleSpec> {
     .expect("rules")
 }
 
-/// Stand-in for the adapter's normaliser: the reasoning text of a chunk.
-fn reasoning_of(data: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(data).ok()?;
-    v["choices"][0]["delta"]["reasoning_content"]
-        .as_str()
-        .map(str::to_owned)
+/// The reasoning text of a chunk, through the adapter's normaliser.
+fn reasoning_of(norm: &mut Normaliser, data: &str) -> Option<String> {
+    norm.data(data).ok()?.into_iter().find_map(|e| match e {
+        BackendEvent::Reasoning(text) => Some(text),
+        _ => None,
+    })
 }
 
 /// One whole stream through every stage; returns bytes written (kept alive
 /// so nothing is optimised away).
 fn full_path(chunks: &[String], rules: &[RuleSpec]) -> usize {
     let mut dec = SseDecoder::new(1 << 20);
+    let mut norm = Normaliser::new(false);
     let mut mon = Monitor::new(rules).expect("monitor");
     let mut enc = SseEncoder::new(ReasoningField::ReasoningContent, Some("mock-model"));
     let mut out = enc
@@ -64,7 +63,7 @@ fn full_path(chunks: &[String], rules: &[RuleSpec]) -> usize {
         .len();
     for c in chunks {
         for ev in dec.feed(c.as_bytes()).expect("sse") {
-            let Some(text) = reasoning_of(&ev.data) else {
+            let Some(text) = reasoning_of(&mut norm, &ev.data) else {
                 continue;
             };
             if matches!(mon.observe(&text), Verdict::Brake(_)) {
@@ -99,8 +98,11 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|c| c.trim_start_matches("data: ").trim_end().to_string())
         .collect();
-    g.bench_function("parse_normalise_standin", |b| {
-        b.iter(|| data.iter().filter_map(|d| reasoning_of(d)).count())
+    g.bench_function("normalise", |b| {
+        b.iter(|| {
+            let mut norm = Normaliser::new(false);
+            data.iter().filter_map(|d| reasoning_of(&mut norm, d)).count()
+        })
     });
     for (name, rules) in [
         ("monitor/idle_rules", &idle),
