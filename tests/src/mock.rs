@@ -29,6 +29,8 @@ pub struct RecordedRequest {
     pub body: Value,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// Names of every header received, lower-case.
+    pub header_names: Vec<String>,
     /// Whether the mock treated it as a continuation (last message from
     /// the assistant).
     pub continuation: bool,
@@ -68,6 +70,7 @@ fn record(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        header_names: headers.keys().map(|k| k.as_str().to_string()).collect(),
         continuation: cont,
         at: Instant::now(),
     });

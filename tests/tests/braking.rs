@@ -324,6 +324,19 @@ async fn system_prompt_is_injected_upstream() {
     assert_eq!(sent[1]["content"], "What is 2 + 2?");
 }
 
+/// Nothing of the request outlives it: its stream is no longer counted in
+/// flight (the gauge drops when the response body, and with it the session,
+/// the upstream stream and the concurrency slot, is dropped).
+async fn assert_released(proxy: &Proxy) {
+    for _ in 0..50 {
+        if proxy.state.metrics.streams_in_flight.get() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("a stream is still in flight after the client left");
+}
+
 /// Reads `response` until `stop` says so, then drops it; returns when.
 async fn read_then_disconnect(
     response: reqwest::Response,
@@ -367,6 +380,7 @@ async fn client_disconnect_during_reasoning_closes_the_upstream() {
         1,
         "no continuation for a client that left"
     );
+    assert_released(&proxy).await;
 }
 
 #[tokio::test]
@@ -390,6 +404,7 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
         "continuation closed {lag:?} after the client left"
     );
     assert!(!record.completed);
+    assert_released(&proxy).await;
 }
 
 #[tokio::test]

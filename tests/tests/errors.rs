@@ -257,3 +257,57 @@ async fn retries_before_the_first_byte_only_where_configured() {
     let mock = starter.await.unwrap();
     assert_eq!(mock.chat_bodies().len(), 1);
 }
+
+#[tokio::test]
+async fn a_host_that_resolves_to_nothing_gets_502() {
+    let proxy = Proxy::start(&config("http://no-such-host.invalid/v1", "rules = []")).await;
+    let error = error_of(proxy.chat(&request(false)).await, 502).await;
+    assert_eq!(error["code"], "upstream_unreachable");
+}
+
+#[tokio::test]
+async fn a_stream_longer_than_max_stream_ms_ends_with_an_error_event() {
+    let script = selfbrake_tests::Script::default().delay(std::time::Duration::from_millis(50));
+    let mock = MockUpstream::start(MockConfig::with_script(script)).await;
+    let cfg = config(&mock.base_url(), "rules = []").replace(
+        "idle_timeout_ms = 2000\n",
+        "idle_timeout_ms = 2000\nmax_stream_ms = 300\n",
+    );
+    let proxy = Proxy::start(&cfg).await;
+    let started = std::time::Instant::now();
+    let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
+    assert_eq!(
+        got.error.expect("an error event")["code"],
+        "upstream_timeout"
+    );
+    assert!(got.done);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn client_headers_and_keys_are_not_forwarded_upstream() {
+    let mock = MockUpstream::start(MockConfig::default()).await;
+    let cfg = config(&mock.base_url(), "rules = []").replace(
+        "idle_timeout_ms = 2000\n",
+        "idle_timeout_ms = 2000\napi_key_env = \"SELFBRAKE_TEST_UPSTREAM_KEY\"\n",
+    );
+    std::env::set_var("SELFBRAKE_TEST_UPSTREAM_KEY", "sk-upstream");
+    let proxy = Proxy::start(&cfg).await;
+    let response = client()
+        .post(proxy.url("/v1/chat/completions"))
+        .bearer_auth("sk-client-secret")
+        .header("x-internal-trace", "do-not-forward")
+        .json(&request(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let sent = &mock.requests()[0];
+    assert_eq!(sent.authorization.as_deref(), Some("Bearer sk-upstream"));
+    assert!(!sent.body.to_string().contains("sk-client-secret"));
+    assert!(
+        !sent.header_names.iter().any(|h| h == "x-internal-trace"),
+        "client headers reached the upstream: {:?}",
+        sent.header_names
+    );
+}
