@@ -101,7 +101,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("normalise", |b| {
         b.iter(|| {
             let mut norm = Normaliser::new(false);
-            data.iter().filter_map(|d| reasoning_of(&mut norm, d)).count()
+            data.iter()
+                .filter_map(|d| reasoning_of(&mut norm, d))
+                .count()
         })
     });
     for (name, rules) in [

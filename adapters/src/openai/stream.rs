@@ -44,7 +44,9 @@ pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> Even
     let now = Instant::now();
     let state = State {
         body: Some(Box::pin(resp.bytes_stream())),
-        timer: Box::pin(tokio::time::sleep_until((now + limits.idle).min(limits.deadline))),
+        timer: Box::pin(tokio::time::sleep_until(
+            (now + limits.idle).min(limits.deadline),
+        )),
         last_data: now,
         decoder: SseDecoder::new(limits.max_line),
         norm,
