@@ -79,6 +79,10 @@ async fn budget_brake_cuts_the_upstream_and_answers_from_the_kept_reasoning() {
         .at;
     let closed_at = first.closed_at.unwrap();
     let lag = closed_at.saturating_duration_since(last_kept_at);
+    eprintln!(
+        "upstream closed {lag:?} after the brake, {} tokens sent",
+        first.tokens_sent
+    );
     assert!(
         lag < Duration::from_millis(100),
         "upstream closed {lag:?} after the brake"
@@ -370,6 +374,7 @@ async fn client_disconnect_during_reasoning_closes_the_upstream() {
         .await
         .expect("upstream closed");
     let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
+    eprintln!("upstream closed {lag:?} after the client left");
     assert!(
         lag < Duration::from_millis(100),
         "upstream closed {lag:?} after the client left"
@@ -399,6 +404,7 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
         .await
         .expect("continuation closed");
     let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
+    eprintln!("upstream closed {lag:?} after the client left");
     assert!(
         lag < Duration::from_millis(100),
         "continuation closed {lag:?} after the client left"
