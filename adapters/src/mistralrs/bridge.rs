@@ -1,0 +1,134 @@
+//! From the engine's response channel to an [`EventStream`].
+//!
+//! The engine sends each token with `send().await` on a channel of one slot,
+//! inside its scheduling loop: a reader that does not take it stalls every
+//! sequence. So one small task per request takes the engine's messages as
+//! they come and forwards the decoded events into a bounded channel of
+//! [`BUFFER`] events, which the session reads. The task ends, dropping the
+//! engine's receiver (the engine then cancels the sequence at its next
+//! token), as soon as
+//! - the stream is dropped (brake, client gone): it waits on that too;
+//! - the stream's reader leaves the buffer full for `stall` (a stalled
+//!   client): the stream then ends with a `Timeout` error;
+//! - the sequence finished.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::mistralrs::{CustomLogitsProcessor, Response, Tensor};
+use futures::Stream;
+use tokio::sync::mpsc;
+
+use super::decode::Decoder;
+use crate::{AdapterError, BackendEvent, EventStream};
+
+/// Events buffered between the engine and the session.
+pub(super) const BUFFER: usize = 64;
+
+type Item = Result<BackendEvent, AdapterError>;
+
+/// Counts the tokens the engine samples for one request (and for the
+/// backend): its logits processor runs once per sampled token.
+#[derive(Clone)]
+pub(super) struct TokenCounter {
+    mine: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
+}
+
+impl TokenCounter {
+    pub fn new(total: Arc<AtomicU64>) -> Self {
+        TokenCounter {
+            mine: Arc::new(AtomicU64::new(0)),
+            total,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.mine.load(Ordering::Relaxed)
+    }
+
+    pub fn processor(&self) -> Arc<dyn CustomLogitsProcessor> {
+        let counter = self.clone();
+        Arc::new(
+            move |logits: &Tensor, _context: &[u32]| -> ::mistralrs::Result<Tensor> {
+                counter.mine.fetch_add(1, Ordering::Relaxed);
+                counter.total.fetch_add(1, Ordering::Relaxed);
+                Ok(logits.clone())
+            },
+        )
+    }
+}
+
+/// Starts the forwarding task; `first` are the events of the engine's first message.
+pub(super) fn spawn(
+    mut engine: mpsc::Receiver<Response>,
+    mut decoder: Decoder,
+    first: Vec<Item>,
+    stall: Duration,
+) -> EventStream {
+    let (tx, rx) = mpsc::channel::<Item>(BUFFER);
+    let stalled = Arc::new(AtomicBool::new(false));
+    let flag = stalled.clone();
+    tokio::spawn(async move {
+        let mut pending = first;
+        loop {
+            for item in pending.drain(..) {
+                match tokio::time::timeout(stall, tx.send(item)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return, // the stream was dropped
+                    Err(_) => {
+                        tracing::warn!(
+                            stall_ms = stall.as_millis() as u64,
+                            "embedded stream not read; cancelling it"
+                        );
+                        flag.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+            if decoder.done() {
+                return;
+            }
+            let message = tokio::select! {
+                biased;
+                () = tx.closed() => return,
+                m = engine.recv() => m,
+            };
+            pending = match message {
+                Some(m) => decoder.decode(m),
+                None => vec![Err(AdapterError::Closed(
+                    "the engine ended the sequence without finishing it".into(),
+                ))],
+            };
+            if pending.iter().any(Result::is_err) {
+                decoder.finish();
+            }
+        }
+    });
+    Box::pin(Events { rx, stalled, stall })
+}
+
+struct Events {
+    rx: mpsc::Receiver<Item>,
+    stalled: Arc<AtomicBool>,
+    stall: Duration,
+}
+
+impl Stream for Events {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) if self.stalled.swap(false, Ordering::Relaxed) => {
+                Poll::Ready(Some(Err(AdapterError::Timeout(format!(
+                    "the stream was not read for {:?}; the engine cancelled it",
+                    self.stall
+                )))))
+            }
+            other => other,
+        }
+    }
+}
