@@ -27,6 +27,27 @@ pub fn sibling(name: &str) -> Result<PathBuf, BenchError> {
 }
 
 /// `$CARGO_TARGET_DIR/release/selfbrake`, else `target/release/selfbrake`.
+/// The work folder (given, or a fresh one under the temp dir named after
+/// `prefix`) and the selfbrake binary to run (given, or the default), both
+/// checked.
+pub fn prepare(
+    work_dir: Option<PathBuf>,
+    prefix: &str,
+    selfbrake: Option<PathBuf>,
+) -> Result<(PathBuf, PathBuf), BenchError> {
+    let dir = work_dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("{prefix}-{}", std::process::id())));
+    std::fs::create_dir_all(&dir)?;
+    let bin = selfbrake.unwrap_or_else(default_selfbrake);
+    if !bin.exists() {
+        return Err(BenchError::Other(format!(
+            "{} not found: cargo build --release -p selfbrake -p selfbrake-bench",
+            bin.display()
+        )));
+    }
+    Ok((dir, bin))
+}
+
 pub fn default_selfbrake() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(d) => PathBuf::from(d).join("release/selfbrake"),

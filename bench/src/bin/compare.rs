@@ -66,20 +66,8 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let dir = a.work_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("selfbrake-bench-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&dir)?;
-    let sb_bin = a
-        .selfbrake
-        .clone()
-        .unwrap_or_else(driver::default_selfbrake);
-    if !sb_bin.exists() {
-        bail!(
-            "{} not found: cargo build --release -p selfbrake -p selfbrake-bench",
-            sb_bin.display()
-        );
-    }
+    let (dir, sb_bin) =
+        driver::prepare(a.work_dir.clone(), "selfbrake-bench", a.selfbrake.clone())?;
     let addr = |i: u16| format!("127.0.0.1:{}", a.base_port + i);
     let upstream = format!("http://{}/v1", addr(0));
 

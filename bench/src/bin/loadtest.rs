@@ -12,7 +12,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::bail;
 use clap::Parser;
 use selfbrake_bench::{driver, procfs};
 
@@ -43,20 +42,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let dir = a.work_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("selfbrake-load-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&dir)?;
-    let sb_bin = a
-        .selfbrake
-        .clone()
-        .unwrap_or_else(driver::default_selfbrake);
-    if !sb_bin.exists() {
-        bail!(
-            "{} not found: cargo build --release -p selfbrake -p selfbrake-bench",
-            sb_bin.display()
-        );
-    }
+    let (dir, sb_bin) = driver::prepare(a.work_dir.clone(), "selfbrake-load", a.selfbrake.clone())?;
     let mock_addr = format!("127.0.0.1:{}", a.base_port);
     let sb_addr = format!("127.0.0.1:{}", a.base_port + 1);
     let mock = driver::start_mock(
