@@ -4,12 +4,12 @@ use std::sync::Arc;
 use selfbrake_adapters::openai::OpenAiBackend;
 use selfbrake_adapters::{Backend, Retry};
 
-/// First wait before a retry; each later one doubles it.
-const RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
-
 use crate::config::{BackendConfig, Config, ConfigIssue, PolicyConfig, ServerConfig};
 use crate::error::ProxyError;
 use crate::tenant::{Tenant, Tenants};
+
+/// First wait before a retry; each later one doubles it.
+const RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Everything a request needs, built from one config. Requests hold an `Arc`
 /// of the gateway they started with, so a reload never changes a request midway.
