@@ -22,7 +22,8 @@ use tower::ServiceExt;
 /// Tests take turns: the engine's token count belongs to one test at a time.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const BUDGET: u64 = 40;
+/// Below the 29 reasoning tokens SmolLM2-135M writes for the test question unbraked.
+const BUDGET: u64 = 16;
 
 fn app(think_prefill: bool, rules: &str) -> axum::Router {
     let gguf = std::env::var("SELFBRAKE_MODEL").expect(
