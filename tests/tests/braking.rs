@@ -417,14 +417,7 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
 async fn models_lists_what_the_backend_serves() {
     let mock = MockUpstream::start(MockConfig::default()).await;
     let proxy = Proxy::start(&config(&mock.base_url(), "rules = []")).await;
-    let models: Value = common::client()
-        .get(proxy.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = common::json_of(common::client().get(proxy.url("/v1/models"))).await;
     assert_eq!(models["data"][0]["id"], "mock-model");
     let health = common::client()
         .get(proxy.url("/healthz"))

@@ -3,11 +3,10 @@ mod common;
 
 use axum::routing::get;
 use axum::Router;
-use common::{client, config, request};
+use common::{client, config, json_of, request};
 use selfbrake::config::Config;
 use selfbrake::{AppState, BrakeLayer, Gateway};
 use selfbrake_tests::{MockConfig, MockUpstream};
-use serde_json::Value;
 
 #[tokio::test]
 async fn the_layer_brakes_its_route_and_passes_the_rest_to_the_app() {
@@ -28,15 +27,12 @@ async fn the_layer_brakes_its_route_and_passes_the_rest_to_the_app() {
     let status = client().get(format!("{base}/status")).send().await.unwrap();
     assert_eq!(status.text().await.unwrap(), "app is fine");
 
-    let braked: Value = client()
-        .post(format!("{base}/llm/chat/completions"))
-        .json(&request(false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let braked = json_of(
+        client()
+            .post(format!("{base}/llm/chat/completions"))
+            .json(&request(false)),
+    )
+    .await;
     assert_eq!(braked["selfbrake"]["braked"], true);
     assert_eq!(braked["selfbrake"]["rule"], "budget");
     assert_eq!(braked["selfbrake"]["reasoning_tokens"], 3);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assemble, client, read_sse, request};
+use common::{assemble, client, json_of, read_sse, request};
 use selfbrake::config::Config;
 use selfbrake::{router, AppState, Gateway};
 use selfbrake_tests::{MockConfig, MockUpstream, Script};
@@ -52,15 +52,7 @@ fn temp_dir() -> PathBuf {
 }
 
 async fn current_policy(url: &str) -> String {
-    let body: serde_json::Value = client()
-        .post(url)
-        .json(&request(false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_of(client().post(url).json(&request(false))).await;
     body["selfbrake"]["policy"]
         .as_str()
         .unwrap_or("?")

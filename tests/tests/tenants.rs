@@ -249,15 +249,7 @@ async fn models_are_listed_per_tenant_backend() {
     .await;
     let proxy = Proxy::start(&two_tenant_config(&gpu.base_url(), &cheap.base_url())).await;
     for (key, model) in [("sk-research", "big-model"), ("sk-chatbot", "small-model")] {
-        let models: Value = client()
-            .get(proxy.url("/v1/models"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let models = common::json_of(client().get(proxy.url("/v1/models")).bearer_auth(key)).await;
         assert_eq!(models["data"][0]["id"], model);
     }
     let anonymous = client().get(proxy.url("/v1/models")).send().await.unwrap();

@@ -1,8 +1,7 @@
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{json, Map, Value};
 
 use super::encoder::{merge_tool_call, usage_json};
+use super::identity::{fallback_id, now_secs};
 use crate::config::ReasoningField;
 use crate::error::ProxyError;
 use crate::session::{SessionEvent, Summary};
@@ -27,9 +26,7 @@ impl CompletionBuilder {
             reasoning_field,
             id: None,
             model: model.unwrap_or("unknown").to_string(),
-            created: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            created: now_secs(),
             reasoning: String::new(),
             content: String::new(),
             tool_calls: Vec::new(),
@@ -99,9 +96,7 @@ impl CompletionBuilder {
             let calls = self.tool_calls.into_iter().map(Value::Object).collect();
             message.insert("tool_calls".into(), Value::Array(calls));
         }
-        let id = self
-            .id
-            .unwrap_or_else(|| format!("chatcmpl-sb{:x}{:x}", self.created, std::process::id()));
+        let id = self.id.unwrap_or_else(|| fallback_id(self.created));
         Ok(json!({
             "id": id,
             "object": "chat.completion",

@@ -1,9 +1,9 @@
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
+use super::identity::{fallback_id, now_secs};
 use crate::config::ReasoningField;
 use crate::session::{SessionEvent, Summary};
 
@@ -47,10 +47,8 @@ impl SseEncoder {
             return Bytes::from(out);
         }
         if self.head.is_none() && !matches!(event, SessionEvent::Failed(_)) {
-            let created = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let id = format!("chatcmpl-sb{created:x}{:x}", std::process::id());
+            let created = now_secs();
+            let id = fallback_id(created);
             let model = self.fallback_model.clone();
             self.open(&mut out, &id, &model, created);
         }

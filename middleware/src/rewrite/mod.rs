@@ -1,6 +1,7 @@
 //! Request and response rewriting: what the client sends in, what it sees out.
 mod complete;
 mod encoder;
+mod identity;
 mod request;
 
 pub use complete::CompletionBuilder;
