@@ -1,8 +1,10 @@
 use crate::{AnswerForm, RuleSpec};
 
 /// The rules of the shipped default policy (see README for how it was
-/// measured): any of a value concluded twice and then checked yet again,
-/// sustained hesitation (κ > 0.05), a generation loop, or a hard cap.
+/// measured): any of a value concluded twice and then checked yet again, a
+/// value that survived three re-checks, an answer stated ("the answer is",
+/// `\boxed`) in two separate steps, sustained hesitation (κ > 0.04) in a
+/// long trace, a generation loop, or a hard cap.
 ///
 /// Kept in sync by hand with `examples/policies/default.toml` (the policies
 /// crate has no TOML parser; the middleware's tests parse that file and
@@ -10,10 +12,32 @@ use crate::{AnswerForm, RuleSpec};
 pub fn default_rules() -> Vec<RuleSpec> {
     vec![
         recheck_convergence(2),
+        RuleSpec::Convergence {
+            repeats: 4,
+            form: AnswerForm::Equation,
+            verified: true,
+            conclusions: true,
+            reset_on_operand: true,
+            openers_only: false,
+            then_recheck: false,
+            min_tokens: 0,
+        },
+        RuleSpec::Convergence {
+            repeats: 2,
+            form: AnswerForm::Stated,
+            verified: false,
+            conclusions: true,
+            reset_on_operand: true,
+            openers_only: false,
+            then_recheck: false,
+            min_tokens: 0,
+        },
+        // Early hesitation is a model searching, not circling: density
+        // counts only in traces already past 2048 tokens.
         RuleSpec::Markers {
-            threshold: 0.05,
+            threshold: 0.04,
             window: 512,
-            min_tokens: 512,
+            min_tokens: 2048,
         },
         RuleSpec::Repetition {
             ngram: 32,
