@@ -36,9 +36,10 @@ fn assert_error(name: &str, toml: &str, path: &str, words: &str) {
 #[test]
 fn valid_examples_pass() {
     for file in ["vllm.toml", "multi-tenant.toml", "llamacpp.toml"] {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/").to_string() + file;
+        let path = selfbrake_tests::repo_root().join("examples").join(file);
         let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
-            .args(["check-config", &path])
+            .arg("check-config")
+            .arg(&path)
             .output()
             .unwrap();
         assert!(

@@ -9,8 +9,10 @@ use selfbrake_policies::{aggressive_rules, cautious_rules, default_rules, RuleSp
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mut path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/traces/dev.jsonl").to_string();
+    // Run time, not `env!`: the binary may come from another clone's cache.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let mut path = format!("{manifest}/../../shared/traces/dev.jsonl");
     let mut custom: Option<Vec<RuleSpec>> = None;
     let mut rows = false;
     let mut split: Option<String> = None;

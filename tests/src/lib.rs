@@ -48,7 +48,7 @@ use serde_json::Value;
 
 pub use mock::{RecordedRequest, StreamRecord};
 pub use script::{last_boxed, tokenize, ReasoningForm, Script};
-pub use traces::{load_traces, trace, traces_path, Trace};
+pub use traces::{load_traces, repo_root, trace, traces_path, Trace};
 pub use wire::GARBAGE_AFTER;
 
 /// A failure the mock plays instead of (or in the middle of) its answer.

@@ -23,12 +23,20 @@ pub struct Trace {
     pub gold: Option<String>,
 }
 
-/// `<workspace>/../shared/traces/dev.jsonl`.
+/// The repository's root, from the running package's manifest directory
+/// (every package is one level below the root). Read at run time: a test
+/// binary reused from a shared cargo cache may have been compiled in another
+/// clone of the repository, whose path `env!` would have baked in.
+pub fn repo_root() -> PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// `<repository>/../shared/traces/dev.jsonl`.
 pub fn traces_path() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/traces/dev.jsonl"
-    ))
+    repo_root().join("../shared/traces/dev.jsonl")
 }
 
 /// All traces of the dev set. Panics (with the path) when the file is missing.

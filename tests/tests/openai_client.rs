@@ -23,7 +23,7 @@ async fn official_openai_client_sees_one_clean_braked_completion() {
     .await;
     let policy = "rules = [{ kind = \"budget\", max_reasoning_tokens = 60 }]";
     let proxy = Proxy::start(&config(&mock.base_url(), policy)).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/openai_client.py");
+    let script = selfbrake_tests::repo_root().join("tests/python/openai_client.py");
     let output = tokio::process::Command::new(python())
         .arg(script)
         .arg(proxy.url("/v1"))
