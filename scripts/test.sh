@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit, integration and doc tests, plus the
-# official Python `openai` client against the proxy (installed into a venv).
+# The whole test suite: Rust unit, integration and doc tests, the official
+# Python `openai` client against the proxy (installed into a venv), and the
+# embedded engine's tests on a real model (SmolLM2-135M, fetched once by
+# scripts/get-model.sh into ~/.cache/selfbrake-models unless SELFBRAKE_MODEL
+# names a GGUF; built in release with the `embedded` feature by
+# scripts/embedded.sh: the first build compiles mistral.rs, 20-30 minutes).
+#
+# SELFBRAKE_SKIP_EMBEDDED=1 leaves out the model tests, for a quick loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +19,14 @@ export SELFBRAKE_TEST_PYTHON="$venv/bin/python"
 
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc
+
+if [ "${SELFBRAKE_SKIP_EMBEDDED:-0}" != 1 ]; then
+  if [ -z "${SELFBRAKE_MODEL:-}" ]; then
+    SELFBRAKE_MODEL="$(PYTHON="$venv/bin/python" scripts/get-model.sh "$HOME/.cache/selfbrake-models")"
+  fi
+  export SELFBRAKE_MODEL
+  # One invocation: both packages share one feature resolution, so
+  # mistral.rs is compiled once.
+  scripts/embedded.sh test -p selfbrake-adapters -p selfbrake \
+    --test mistralrs_model --test embedded_model
+fi
