@@ -92,3 +92,34 @@ fn reached_counts_bare_tokens_stated_only_candidates() {
         assert!(r.oracle_saved_fraction >= r.oracle_stated_saved_fraction);
     }
 }
+
+/// The shipped default policy keeps meeting the targets on the real
+/// dev traces (../shared/traces/dev.jsonl, read at run time): a rule change
+/// that costs answers or savings fails here, not in production.
+#[test]
+fn default_policy_meets_its_targets_on_the_dev_traces() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let path = format!("{manifest}/../../shared/traces/dev.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let traces = parse_traces(&text).unwrap();
+    assert!(traces.len() >= 100, "{} traces", traces.len());
+    let r = evaluate(&traces, &selfbrake_policies::default_rules(), |_, _| {})
+        .unwrap()
+        .report;
+    assert!(r.saved_fraction >= 0.35, "saved {}", r.saved_fraction);
+    assert!(
+        r.saved_fraction >= 0.75 * r.oracle_saved_fraction,
+        "saved {} of oracle {}",
+        r.saved_fraction,
+        r.oracle_saved_fraction
+    );
+    assert!(r.answer_reached >= 0.97, "reached {}", r.answer_reached);
+    let (full, braked) = (r.accuracy_full.unwrap(), r.accuracy_braked.unwrap());
+    assert!(braked >= full - 0.02, "accuracy {full} -> {braked}");
+    assert!(
+        r.premature_fraction <= 0.02,
+        "premature {}",
+        r.premature_fraction
+    );
+}

@@ -328,17 +328,36 @@ async fn system_prompt_is_injected_upstream() {
     assert_eq!(sent[1]["content"], "What is 2 + 2?");
 }
 
+/// Tasks alive on the test's runtime: the mock's, the proxy's and the
+/// clients' connection tasks all run on it.
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
 /// Nothing of the request outlives it: its stream is no longer counted in
 /// flight (the gauge drops when the response body, and with it the session,
-/// the upstream stream and the concurrency slot, is dropped).
-async fn assert_released(proxy: &Proxy) {
-    for _ in 0..50 {
-        if proxy.state.metrics.streams_in_flight.get() == 0 {
+/// the upstream stream and the concurrency slot, is dropped), and every task
+/// it started (the client's and upstream connections on both sides) has
+/// ended: the runtime is back to the tasks alive before the request.
+async fn assert_released(proxy: &Proxy, tasks_before: usize) {
+    let mut in_flight = true;
+    for _ in 0..500 {
+        in_flight = proxy.state.metrics.streams_in_flight.get() != 0;
+        if !in_flight && alive_tasks() <= tasks_before {
             return;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    panic!("a stream is still in flight after the client left");
+    assert!(
+        !in_flight,
+        "a stream is still in flight after the client left"
+    );
+    panic!(
+        "{} tasks alive after the client left, {tasks_before} before the request",
+        alive_tasks()
+    );
 }
 
 /// Reads `response` until `stop` says so, then drops it; returns when.
@@ -366,6 +385,7 @@ async fn client_disconnect_during_reasoning_closes_the_upstream() {
     ))
     .await;
     let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(1_000_000))).await;
+    let tasks_before = alive_tasks();
     let response = proxy.chat(&request(true)).await;
     let dropped =
         read_then_disconnect(response, |s| s.matches("reasoning_content").count() >= 5).await;
@@ -385,7 +405,7 @@ async fn client_disconnect_during_reasoning_closes_the_upstream() {
         1,
         "no continuation for a client that left"
     );
-    assert_released(&proxy).await;
+    assert_released(&proxy, tasks_before).await;
 }
 
 #[tokio::test]
@@ -397,6 +417,7 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
     );
     let mock = MockUpstream::start(cfg).await;
     let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(10))).await;
+    let tasks_before = alive_tasks();
     let response = proxy.chat(&request(true)).await;
     let dropped = read_then_disconnect(response, |s| s.contains("\"content\":\"The")).await;
     let record = mock
@@ -410,7 +431,33 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
         "continuation closed {lag:?} after the client left"
     );
     assert!(!record.completed);
-    assert_released(&proxy).await;
+    assert_released(&proxy, tasks_before).await;
+}
+
+#[tokio::test]
+async fn client_disconnect_while_the_continuation_starts_closes_it() {
+    let t = trace("r1-gsm8k-5");
+    let mut cfg = MockConfig::with_script(Script::from_trace(&t).delay(Duration::from_millis(2)));
+    // Headers, then nothing: the continuation has started, no token yet.
+    cfg.continuation_fault = selfbrake_tests::Fault::StallAfter { chunks: 0 };
+    let mock = MockUpstream::start(cfg).await;
+    let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(10))).await;
+    let tasks_before = alive_tasks();
+    let response = proxy.chat(&request(true)).await;
+    // The brake statement is the last thing sent before the continuation.
+    let dropped = read_then_disconnect(response, |s| s.contains("No need to continue")).await;
+    let record = mock
+        .wait_closed(1, Duration::from_secs(2))
+        .await
+        .expect("continuation closed");
+    let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
+    eprintln!("continuation closed {lag:?} after the client left");
+    assert!(
+        lag < Duration::from_millis(100),
+        "continuation closed {lag:?} after the client left"
+    );
+    assert!(!record.completed);
+    assert_released(&proxy, tasks_before).await;
 }
 
 #[tokio::test]
