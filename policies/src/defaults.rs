@@ -12,26 +12,8 @@ use crate::{AnswerForm, RuleSpec};
 pub fn default_rules() -> Vec<RuleSpec> {
     vec![
         recheck_convergence(2),
-        RuleSpec::Convergence {
-            repeats: 4,
-            form: AnswerForm::Equation,
-            verified: true,
-            conclusions: true,
-            reset_on_operand: true,
-            openers_only: false,
-            then_recheck: false,
-            min_tokens: 0,
-        },
-        RuleSpec::Convergence {
-            repeats: 2,
-            form: AnswerForm::Stated,
-            verified: false,
-            conclusions: true,
-            reset_on_operand: true,
-            openers_only: false,
-            then_recheck: false,
-            min_tokens: 0,
-        },
+        step_convergence(4, AnswerForm::Equation, true),
+        step_convergence(2, AnswerForm::Stated, false),
         // Early hesitation is a model searching, not circling: density
         // counts only in traces already past 2048 tokens.
         RuleSpec::Markers {
@@ -54,14 +36,25 @@ pub fn default_rules() -> Vec<RuleSpec> {
 /// A value concluded by `repeats` steps (`= X.` or stronger, no free
 /// variable), then a later step that opens yet another explicit check.
 fn recheck_convergence(repeats: u32) -> RuleSpec {
+    convergence(repeats, AnswerForm::Equation, false, true)
+}
+
+/// A value of at least `form` concluding `repeats` separate steps (with a
+/// verification marker between them if `verified`); forgotten when used as
+/// an operand.
+fn step_convergence(repeats: u32, form: AnswerForm, verified: bool) -> RuleSpec {
+    convergence(repeats, form, verified, false)
+}
+
+fn convergence(repeats: u32, form: AnswerForm, verified: bool, then_recheck: bool) -> RuleSpec {
     RuleSpec::Convergence {
         repeats,
-        form: AnswerForm::Equation,
-        verified: false,
+        form,
+        verified,
         conclusions: true,
         reset_on_operand: true,
         openers_only: false,
-        then_recheck: true,
+        then_recheck,
         min_tokens: 0,
     }
 }
@@ -89,16 +82,7 @@ pub fn cautious_rules() -> Vec<RuleSpec> {
 pub fn aggressive_rules() -> Vec<RuleSpec> {
     vec![
         recheck_convergence(2),
-        RuleSpec::Convergence {
-            repeats: 3,
-            form: AnswerForm::Equation,
-            verified: true,
-            conclusions: true,
-            reset_on_operand: true,
-            openers_only: false,
-            then_recheck: false,
-            min_tokens: 0,
-        },
+        step_convergence(3, AnswerForm::Equation, true),
         RuleSpec::Markers {
             threshold: 0.04,
             window: 512,

@@ -360,6 +360,22 @@ async fn assert_released(proxy: &Proxy, tasks_before: usize) {
     );
 }
 
+/// Waits for the mock's stream `index` to close, and checks it closed within
+/// 100 ms of the client leaving at `dropped`, before its end.
+async fn assert_closed_soon(mock: &MockUpstream, index: usize, dropped: Instant) {
+    let record = mock
+        .wait_closed(index, Duration::from_secs(2))
+        .await
+        .unwrap_or_else(|| panic!("upstream stream {index} never closed"));
+    let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
+    eprintln!("upstream stream {index} closed {lag:?} after the client left");
+    assert!(
+        lag < Duration::from_millis(100),
+        "upstream stream {index} closed {lag:?} after the client left"
+    );
+    assert!(!record.completed);
+}
+
 /// Reads `response` until `stop` says so, then drops it; returns when.
 async fn read_then_disconnect(
     response: reqwest::Response,
@@ -389,17 +405,7 @@ async fn client_disconnect_during_reasoning_closes_the_upstream() {
     let response = proxy.chat(&request(true)).await;
     let dropped =
         read_then_disconnect(response, |s| s.matches("reasoning_content").count() >= 5).await;
-    let record = mock
-        .wait_closed(0, Duration::from_secs(2))
-        .await
-        .expect("upstream closed");
-    let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
-    eprintln!("upstream closed {lag:?} after the client left");
-    assert!(
-        lag < Duration::from_millis(100),
-        "upstream closed {lag:?} after the client left"
-    );
-    assert!(!record.completed);
+    assert_closed_soon(&mock, 0, dropped).await;
     assert_eq!(
         mock.chat_bodies().len(),
         1,
@@ -420,17 +426,7 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
     let tasks_before = alive_tasks();
     let response = proxy.chat(&request(true)).await;
     let dropped = read_then_disconnect(response, |s| s.contains("\"content\":\"The")).await;
-    let record = mock
-        .wait_closed(1, Duration::from_secs(2))
-        .await
-        .expect("continuation closed");
-    let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
-    eprintln!("upstream closed {lag:?} after the client left");
-    assert!(
-        lag < Duration::from_millis(100),
-        "continuation closed {lag:?} after the client left"
-    );
-    assert!(!record.completed);
+    assert_closed_soon(&mock, 1, dropped).await;
     assert_released(&proxy, tasks_before).await;
 }
 
@@ -446,17 +442,7 @@ async fn client_disconnect_while_the_continuation_starts_closes_it() {
     let response = proxy.chat(&request(true)).await;
     // The brake statement is the last thing sent before the continuation.
     let dropped = read_then_disconnect(response, |s| s.contains("No need to continue")).await;
-    let record = mock
-        .wait_closed(1, Duration::from_secs(2))
-        .await
-        .expect("continuation closed");
-    let lag = record.closed_at.unwrap().saturating_duration_since(dropped);
-    eprintln!("continuation closed {lag:?} after the client left");
-    assert!(
-        lag < Duration::from_millis(100),
-        "continuation closed {lag:?} after the client left"
-    );
-    assert!(!record.completed);
+    assert_closed_soon(&mock, 1, dropped).await;
     assert_released(&proxy, tasks_before).await;
 }
 
