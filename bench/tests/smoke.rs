@@ -42,8 +42,12 @@ fn compare_runs_every_path_and_prints_the_table() {
             "1",
             "--concurrency",
             "8",
+            // 20 tokens at 50 tok/s: 0.4 s a request, so several end after
+            // each worker's warm-up request.
+            "--tokens",
+            "20",
             "--duration-s",
-            "1.5",
+            "2",
             "--sat-concurrency",
             "4",
             "--sat-duration-s",
@@ -63,6 +67,8 @@ fn compare_runs_every_path_and_prints_the_table() {
         assert!(requests.parse::<u64>().unwrap() > 0, "{row}");
     }
     assert!(out.contains("added inter-token p99"), "{out}");
+    assert!(!out.contains("NOT MEASURED"), "{out}");
+    assert!(!out.contains("NaN"), "{out}");
 }
 
 #[test]
