@@ -118,6 +118,24 @@ pub fn start_mock(dir: &Path, listen: &str, extra: &[String]) -> Result<Guard, B
     Ok(g)
 }
 
+/// Starts the plain TCP relay (`tcp-relay`) from `listen` to `upstream`.
+pub fn start_relay(dir: &Path, listen: &str, upstream: &str) -> Result<Guard, BenchError> {
+    let args = vec![
+        "--listen".to_string(),
+        listen.to_string(),
+        "--upstream".into(),
+        upstream.into(),
+    ];
+    let mut g = procs::spawn(
+        "tcp-relay",
+        &sibling("tcp-relay")?,
+        &args,
+        &dir.join("relay.log"),
+    )?;
+    procs::wait_ready(&mut g, listen, "/v1/models", Duration::from_secs(10))?;
+    Ok(g)
+}
+
 /// One load generator run and the CPU seconds the watched process trees
 /// spent during it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

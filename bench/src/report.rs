@@ -76,8 +76,10 @@ fn added(runs: &[Run], direct: &[Run], f: impl Fn(&Run) -> f64) -> f64 {
 /// CPU µs per streamed token of the process at `cpu_s[k]` (k = 0: the mock,
 /// 1: the proxy).
 fn cpu_us_per_token(run: &Run, k: usize) -> f64 {
-    let tokens = run.summary.tokens.max(1) as f64;
-    run.cpu_s.get(k).copied().unwrap_or(f64::NAN) * 1e6 / tokens
+    if run.summary.tokens == 0 {
+        return f64::NAN;
+    }
+    run.cpu_s.get(k).copied().unwrap_or(f64::NAN) * 1e6 / run.summary.tokens as f64
 }
 
 fn ms(us: f64) -> f64 {
@@ -165,7 +167,7 @@ fn verdicts(s: &mut String, paths: &[Path], r: &Results) {
     let cpu = med(l, |x| cpu_us_per_token(x, 1));
     let yes = |value: f64, ok: bool| {
         if value.is_nan() {
-            "NOT MEASURED (no request ended after the warm-up one: run longer)"
+            "NOT MEASURED (no request ended after the warm-up one, or no token: run longer)"
         } else if ok {
             "met"
         } else {
@@ -207,7 +209,7 @@ mod tests {
 
     fn run(ttft_us: &[u32], gap_us: &[u32]) -> Run {
         let summary = Summary {
-            tokens: 1000,
+            tokens: if ttft_us.is_empty() { 0 } else { 1000 },
             ttft_us: Pct::of(&mut ttft_us.to_vec()),
             gap_us: Pct::of(&mut gap_us.to_vec()),
             ..Summary::default()
@@ -266,5 +268,6 @@ mod tests {
             out.contains("inter-token p99 ≤ 0.2 ms: NaN ms — NOT MEASURED"),
             "{out}"
         );
+        assert!(out.contains("≤ 3 µs: NaN µs — NOT MEASURED"), "{out}");
     }
 }

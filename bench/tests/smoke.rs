@@ -56,7 +56,12 @@ fn compare_runs_every_path_and_prints_the_table() {
             "18540",
         ],
     );
-    for path in ["direct", "selfbrake, rules idle", "selfbrake, brake at 50%"] {
+    for path in [
+        "direct",
+        "TCP relay (floor)",
+        "selfbrake, rules idle",
+        "selfbrake, brake at 50%",
+    ] {
         let row = out
             .lines()
             .find(|l| l.starts_with(&format!("| {path} |")) && l.contains(" / "))

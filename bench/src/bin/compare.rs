@@ -56,7 +56,7 @@ struct Args {
     install_litellm: bool,
     #[arg(long)]
     no_litellm: bool,
-    /// Loopback ports from here: mock, selfbrake idle, selfbrake braking, LiteLLM.
+    /// Loopback ports from here: mock, selfbrake idle, selfbrake braking, LiteLLM, TCP relay.
     #[arg(long, default_value_t = 18100)]
     base_port: u16,
     /// Configs, logs and JSON results go here [default: a temp dir].
@@ -105,8 +105,10 @@ fn main() -> anyhow::Result<()> {
         }
     };
 
+    let relay = driver::start_relay(&dir, &addr(4), &addr(0))?;
     let mut paths = vec![
         Path::new("direct", &addr(0), None),
+        Path::new("TCP relay (floor)", &addr(4), Some(&relay)),
         Path::new("selfbrake, rules idle", &addr(1), Some(&sb_idle)),
         Path::new("selfbrake, brake at 50%", &addr(2), Some(&sb_brake)),
     ];
@@ -176,7 +178,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     println!("{}", report(&a_summary(&a), &paths, &results));
     println!("raw results: {}", dir.join("results.json").display());
-    drop((litellm, sb_brake, sb_idle, mock));
+    drop((litellm, relay, sb_brake, sb_idle, mock));
     Ok(())
 }
 

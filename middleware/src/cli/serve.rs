@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use selfbrake::config::Config;
 use selfbrake::{router, AppState, Gateway};
 use tracing_subscriber::EnvFilter;
@@ -35,6 +36,14 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> 
         let app = router(state);
         let grace = std::time::Duration::from_millis(config.server.shutdown_grace_ms);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        // Each SSE write must leave at once: without TCP_NODELAY, Nagle holds
+        // a small write until the client ACKs the previous one (up to its
+        // 40 ms delayed ACK).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set on a client connection");
+            }
+        });
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown_signal().await;
             let _ = stopping_tx.send(());
