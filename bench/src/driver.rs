@@ -106,32 +106,31 @@ pub fn start_selfbrake(
 
 /// Starts the fast mock upstream.
 pub fn start_mock(dir: &Path, listen: &str, extra: &[String]) -> Result<Guard, BenchError> {
-    let mut args = vec!["--listen".to_string(), listen.to_string()];
-    args.extend_from_slice(extra);
-    let mut g = procs::spawn(
-        "fast-upstream",
-        &sibling("fast-upstream")?,
-        &args,
-        &dir.join("mock.log"),
-    )?;
-    procs::wait_ready(&mut g, listen, "/v1/models", Duration::from_secs(10))?;
-    Ok(g)
+    start_mock_facing(dir, "fast-upstream", listen, extra)
 }
 
 /// Starts the plain TCP relay (`tcp-relay`) from `listen` to `upstream`.
 pub fn start_relay(dir: &Path, listen: &str, upstream: &str) -> Result<Guard, BenchError> {
-    let args = vec![
-        "--listen".to_string(),
-        listen.to_string(),
-        "--upstream".into(),
-        upstream.into(),
-    ];
-    let mut g = procs::spawn(
+    start_mock_facing(
+        dir,
         "tcp-relay",
-        &sibling("tcp-relay")?,
-        &args,
-        &dir.join("relay.log"),
-    )?;
+        listen,
+        &["--upstream".into(), upstream.into()],
+    )
+}
+
+/// Starts the sibling binary `name` on `listen` and waits until the mock's
+/// `/v1/models` answers through it.
+fn start_mock_facing(
+    dir: &Path,
+    name: &str,
+    listen: &str,
+    extra: &[String],
+) -> Result<Guard, BenchError> {
+    let mut args = vec!["--listen".to_string(), listen.to_string()];
+    args.extend_from_slice(extra);
+    let log = dir.join(format!("{name}.log"));
+    let mut g = procs::spawn(name, &sibling(name)?, &args, &log)?;
     procs::wait_ready(&mut g, listen, "/v1/models", Duration::from_secs(10))?;
     Ok(g)
 }
