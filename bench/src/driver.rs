@@ -26,7 +26,6 @@ pub fn sibling(name: &str) -> Result<PathBuf, BenchError> {
     }
 }
 
-/// `$CARGO_TARGET_DIR/release/selfbrake`, else `target/release/selfbrake`.
 /// The work folder (given, or a fresh one under the temp dir named after
 /// `prefix`) and the selfbrake binary to run (given, or the default), both
 /// checked.
@@ -48,6 +47,7 @@ pub fn prepare(
     Ok((dir, bin))
 }
 
+/// `$CARGO_TARGET_DIR/release/selfbrake`, else `target/release/selfbrake`.
 pub fn default_selfbrake() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(d) => PathBuf::from(d).join("release/selfbrake"),

@@ -86,6 +86,19 @@ fn ms(us: f64) -> f64 {
     us / 1e3
 }
 
+fn ttft50(x: &Run) -> f64 {
+    measured(&x.summary.ttft_us, |p| p.p50)
+}
+fn ttft99(x: &Run) -> f64 {
+    measured(&x.summary.ttft_us, |p| p.p99)
+}
+fn gap50(x: &Run) -> f64 {
+    measured(&x.summary.gap_us, |p| p.p50)
+}
+fn gap99(x: &Run) -> f64 {
+    measured(&x.summary.gap_us, |p| p.p99)
+}
+
 /// `f(p)`, or NaN when the run recorded no sample: every worker's first
 /// request is a warm-up, so a run shorter than two requests measures nothing.
 fn measured(p: &Pct, f: impl Fn(&Pct) -> f64) -> f64 {
@@ -100,10 +113,6 @@ fn measured(p: &Pct, f: impl Fn(&Pct) -> f64) -> f64 {
 pub fn report(setup: &str, paths: &[Path], r: &Results) -> String {
     let d_lat = &r.latency[0];
     let d_sat = &r.saturation[0];
-    let ttft50 = |x: &Run| measured(&x.summary.ttft_us, |p| p.p50);
-    let ttft99 = |x: &Run| measured(&x.summary.ttft_us, |p| p.p99);
-    let gap50 = |x: &Run| measured(&x.summary.gap_us, |p| p.p50);
-    let gap99 = |x: &Run| measured(&x.summary.gap_us, |p| p.p99);
     let mut s = String::new();
     let _ = writeln!(s, "Setup: {setup}\n");
     let _ = writeln!(s, "| path | TTFT p50 / p99 ms | added TTFT p50 / p99 ms | gap p50 / p99 ms | added gap p50 / p99 ms | req/s | tok/s | failed / requests |");
@@ -160,8 +169,6 @@ fn verdicts(s: &mut String, paths: &[Path], r: &Results) {
         return;
     };
     let l = &r.latency[sb];
-    let ttft99 = |x: &Run| measured(&x.summary.ttft_us, |p| p.p99);
-    let gap99 = |x: &Run| measured(&x.summary.gap_us, |p| p.p99);
     let ttft = added(l, d, ttft99) / 1e3;
     let gap = added(l, d, gap99) / 1e3;
     let cpu = med(l, |x| cpu_us_per_token(x, 1));

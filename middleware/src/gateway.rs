@@ -115,7 +115,7 @@ pub mod embedded {
     use std::sync::{Arc, Mutex, OnceLock};
     use std::time::Duration;
 
-    use selfbrake_adapters::mistralrs::MistralrsBackend;
+    use selfbrake_adapters::mistralrs::{MistralrsBackend, MistralrsConfig};
     use selfbrake_adapters::{AdapterError, Backend};
 
     use crate::config::MistralrsBackendConfig;
@@ -136,7 +136,12 @@ pub mod embedded {
         let engine = match engines.get(&key) {
             Some(engine) => engine.clone(),
             None => {
-                let adapter_cfg = cfg.adapter_config();
+                // Only what the engine is keyed on: `think_prefill` and the
+                // stall timeout belong to each backend's `variant` below.
+                let adapter_cfg = MistralrsConfig {
+                    max_num_seqs: cfg.max_num_seqs,
+                    ..MistralrsConfig::new(&cfg.gguf)
+                };
                 let loaded = std::thread::scope(|s| {
                     s.spawn(|| {
                         let rt = tokio::runtime::Builder::new_current_thread()

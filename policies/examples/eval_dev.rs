@@ -4,15 +4,12 @@
 //! [--rules JSON] [--rows] [--split source|parity]`: without `--rules`, evaluates the trade-off curve
 //! (cautious, default, aggressive and the naive baselines); with it, the
 //! given JSON rule list. `--rows` also prints one JSON line per trace.
-use selfbrake_policies::eval::{evaluate, parse_traces, Trace};
+use selfbrake_policies::eval::{dev_traces_path, evaluate, parse_traces, Trace};
 use selfbrake_policies::{aggressive_rules, cautious_rules, default_rules, RuleSpec};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    // Run time, not `env!`: the binary may come from another clone's cache.
-    let manifest = std::env::var("CARGO_MANIFEST_DIR")
-        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
-    let mut path = format!("{manifest}/../../shared/traces/dev.jsonl");
+    let mut path = dev_traces_path().display().to_string();
     let mut custom: Option<Vec<RuleSpec>> = None;
     let mut rows = false;
     let mut split: Option<String> = None;

@@ -98,10 +98,8 @@ fn reached_counts_bare_tokens_stated_only_candidates() {
 /// that costs answers or savings fails here, not in production.
 #[test]
 fn default_policy_meets_its_targets_on_the_dev_traces() {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR")
-        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
-    let path = format!("{manifest}/../../shared/traces/dev.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = selfbrake_policies::eval::dev_traces_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let traces = parse_traces(&text).unwrap();
     assert!(traces.len() >= 100, "{} traces", traces.len());
     let r = evaluate(&traces, &selfbrake_policies::default_rules(), |_, _| {})

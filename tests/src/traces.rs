@@ -36,7 +36,7 @@ pub fn repo_root() -> PathBuf {
 
 /// `<repository>/../shared/traces/dev.jsonl`.
 pub fn traces_path() -> PathBuf {
-    repo_root().join("../shared/traces/dev.jsonl")
+    selfbrake_policies::eval::dev_traces_path()
 }
 
 /// All traces of the dev set. Panics (with the path) when the file is missing.

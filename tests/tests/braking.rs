@@ -393,57 +393,58 @@ async fn read_then_disconnect(
     Instant::now()
 }
 
-#[tokio::test]
-async fn client_disconnect_during_reasoning_closes_the_upstream() {
+/// Streams r1-gsm8k-5, a token every `delay_ms`, from a mock that `setup`
+/// adjusts, through a proxy braking at `budget` tokens; leaves once `stop`
+/// says so, and checks that the mock's stream `index` closed within 100 ms
+/// and that nothing of the request outlived it. Returns the mock.
+async fn disconnect_case(
+    delay_ms: u64,
+    setup: impl FnOnce(&mut MockConfig),
+    budget: u64,
+    stop: impl FnMut(&str) -> bool,
+    index: usize,
+) -> MockUpstream {
     let t = trace("r1-gsm8k-5");
-    let mock = MockUpstream::start(MockConfig::with_script(
-        Script::from_trace(&t).delay(Duration::from_millis(5)),
-    ))
-    .await;
-    let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(1_000_000))).await;
+    let mut cfg =
+        MockConfig::with_script(Script::from_trace(&t).delay(Duration::from_millis(delay_ms)));
+    setup(&mut cfg);
+    let mock = MockUpstream::start(cfg).await;
+    let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(budget))).await;
     let tasks_before = alive_tasks();
     let response = proxy.chat(&request(true)).await;
-    let dropped =
-        read_then_disconnect(response, |s| s.matches("reasoning_content").count() >= 5).await;
-    assert_closed_soon(&mock, 0, dropped).await;
+    let dropped = read_then_disconnect(response, stop).await;
+    assert_closed_soon(&mock, index, dropped).await;
+    assert_released(&proxy, tasks_before).await;
+    mock
+}
+
+#[tokio::test]
+async fn client_disconnect_during_reasoning_closes_the_upstream() {
+    let stop = |s: &str| s.matches("reasoning_content").count() >= 5;
+    let mock = disconnect_case(5, |_| {}, 1_000_000, stop, 0).await;
     assert_eq!(
         mock.chat_bodies().len(),
         1,
         "no continuation for a client that left"
     );
-    assert_released(&proxy, tasks_before).await;
 }
 
 #[tokio::test]
 async fn client_disconnect_during_the_answer_closes_the_continuation() {
-    let t = trace("r1-gsm8k-5");
-    let mut cfg = MockConfig::with_script(Script::from_trace(&t).delay(Duration::from_millis(5)));
-    cfg.continuation_answer = Some(
-        "The answer is one hundred and sixty, so \\boxed{160} it is, written out at length.".into(),
-    );
-    let mock = MockUpstream::start(cfg).await;
-    let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(10))).await;
-    let tasks_before = alive_tasks();
-    let response = proxy.chat(&request(true)).await;
-    let dropped = read_then_disconnect(response, |s| s.contains("\"content\":\"The")).await;
-    assert_closed_soon(&mock, 1, dropped).await;
-    assert_released(&proxy, tasks_before).await;
+    let answer =
+        "The answer is one hundred and sixty, so \\boxed{160} it is, written out at length.";
+    let setup = |cfg: &mut MockConfig| cfg.continuation_answer = Some(answer.into());
+    disconnect_case(5, setup, 10, |s| s.contains("\"content\":\"The"), 1).await;
 }
 
 #[tokio::test]
 async fn client_disconnect_while_the_continuation_starts_closes_it() {
-    let t = trace("r1-gsm8k-5");
-    let mut cfg = MockConfig::with_script(Script::from_trace(&t).delay(Duration::from_millis(2)));
     // Headers, then nothing: the continuation has started, no token yet.
-    cfg.continuation_fault = selfbrake_tests::Fault::StallAfter { chunks: 0 };
-    let mock = MockUpstream::start(cfg).await;
-    let proxy = Proxy::start(&config(&mock.base_url(), &budget_policy(10))).await;
-    let tasks_before = alive_tasks();
-    let response = proxy.chat(&request(true)).await;
+    let setup = |cfg: &mut MockConfig| {
+        cfg.continuation_fault = selfbrake_tests::Fault::StallAfter { chunks: 0 };
+    };
     // The brake statement is the last thing sent before the continuation.
-    let dropped = read_then_disconnect(response, |s| s.contains("No need to continue")).await;
-    assert_closed_soon(&mock, 1, dropped).await;
-    assert_released(&proxy, tasks_before).await;
+    disconnect_case(2, setup, 10, |s| s.contains("No need to continue"), 1).await;
 }
 
 #[tokio::test]

@@ -76,9 +76,16 @@ pub(super) fn spawn(
         let mut pending = first;
         loop {
             for item in pending.drain(..) {
+                // The buffer almost always has room: a stall timer only when
+                // it is full.
+                let item = match tx.try_send(item) {
+                    Ok(()) => continue,
+                    Err(mpsc::error::TrySendError::Closed(_)) => return, // the stream was dropped
+                    Err(mpsc::error::TrySendError::Full(item)) => item,
+                };
                 match tokio::time::timeout(stall, tx.send(item)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(_)) => return, // the stream was dropped
+                    Ok(Err(_)) => return,
                     Err(_) => {
                         tracing::warn!(
                             stall_ms = stall.as_millis() as u64,
@@ -97,15 +104,16 @@ pub(super) fn spawn(
                 () = tx.closed() => return,
                 m = engine.recv() => m,
             };
+            // The decoder marks itself done on every error it reports.
             pending = match message {
                 Some(m) => decoder.decode(m),
-                None => vec![Err(AdapterError::Closed(
-                    "the engine ended the sequence without finishing it".into(),
-                ))],
+                None => {
+                    decoder.finish();
+                    vec![Err(AdapterError::Closed(
+                        "the engine ended the sequence without finishing it".into(),
+                    ))]
+                }
             };
-            if pending.iter().any(Result::is_err) {
-                decoder.finish();
-            }
         }
     });
     Box::pin(Events { rx, stalled, stall })

@@ -5,7 +5,7 @@ use ::mistralrs::Response;
 use serde_json::Value;
 
 use super::bridge::TokenCounter;
-use crate::openai::{Piece, ThinkSplitter};
+use crate::openai::ThinkSplitter;
 use crate::{AdapterError, BackendEvent, Usage};
 
 /// What kind of request the stream answers.
@@ -154,23 +154,16 @@ impl Decoder {
 
     fn pieces(&mut self, text: &str, out: &mut Vec<Item>) {
         for piece in self.splitter.push(text) {
-            out.push(Ok(piece_event(piece)));
+            out.push(Ok(piece.into()));
         }
     }
 
     fn end(&mut self, reason: String, usage: Usage, out: &mut Vec<Item>) {
         for piece in self.splitter.flush() {
-            out.push(Ok(piece_event(piece)));
+            out.push(Ok(piece.into()));
         }
         out.push(Ok(BackendEvent::Finish(reason)));
         out.push(Ok(BackendEvent::Usage(usage)));
         self.done = true;
-    }
-}
-
-fn piece_event(piece: Piece) -> BackendEvent {
-    match piece {
-        Piece::Reasoning(r) => BackendEvent::Reasoning(r),
-        Piece::Content(c) => BackendEvent::Content(c),
     }
 }

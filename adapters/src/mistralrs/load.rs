@@ -53,7 +53,6 @@ pub(super) async fn load(cfg: &MistralrsConfig) -> Result<(Model, String), Adapt
         gguf = %path.display(),
         model = %name,
         load_s = format!("{secs:.2}"),
-        think_prefill = cfg.think_prefill,
         "embedded engine loaded"
     );
     Ok((model, name))

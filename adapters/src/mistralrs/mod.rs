@@ -115,13 +115,18 @@ impl MistralrsBackend {
         }
     }
 
-    pub fn config(&self) -> &MistralrsConfig {
-        &self.cfg
-    }
-
-    /// The model's name (the GGUF file's stem).
-    pub fn model_name(&self) -> &str {
-        &self.name
+    /// A raw completion from the templated messages plus `prefix`.
+    async fn run_prefixed(
+        &self,
+        parsed: request::Parsed,
+        prefix: prompt::Prefix,
+        mode: fn(usize) -> Mode,
+    ) -> Result<EventStream, AdapterError> {
+        let prompt = prompt::build(&self.model, &parsed, prefix).await?;
+        self.check_length(prompt.tokens.len())?;
+        let len = prompt.tokens.len();
+        let messages = RequestMessage::CompletionTokens(prompt.tokens);
+        self.run(messages, parsed.params, mode(len)).await
     }
 
     /// The model's context length, where the engine knows it.
@@ -239,15 +244,9 @@ impl Backend for MistralrsBackend {
             };
             return self.run(messages, parsed.params, Mode::Chat).await;
         }
-        let prompt = prompt::build(&self.model, &parsed, prompt::Prefix::OpenThink).await?;
-        self.check_length(prompt.tokens.len())?;
-        let len = prompt.tokens.len();
-        let messages = RequestMessage::CompletionTokens(prompt.tokens);
-        self.run(
-            messages,
-            parsed.params,
-            Mode::Thinking { prompt_tokens: len },
-        )
+        self.run_prefixed(parsed, prompt::Prefix::OpenThink, |prompt_tokens| {
+            Mode::Thinking { prompt_tokens }
+        })
         .await
     }
 
@@ -258,12 +257,10 @@ impl Backend for MistralrsBackend {
     ) -> Result<EventStream, AdapterError> {
         let parsed = request::parse(&request, Some(continuation.max_tokens))?;
         let prefix = prompt::Prefix::Answer(continuation.reasoning);
-        let prompt = prompt::build(&self.model, &parsed, prefix).await?;
-        self.check_length(prompt.tokens.len())?;
-        let len = prompt.tokens.len();
-        let messages = RequestMessage::CompletionTokens(prompt.tokens);
-        self.run(messages, parsed.params, Mode::Answer { prompt_tokens: len })
-            .await
+        self.run_prefixed(parsed, prefix, |prompt_tokens| Mode::Answer {
+            prompt_tokens,
+        })
+        .await
     }
 
     fn continuation_mode(&self) -> ContinuationMode {

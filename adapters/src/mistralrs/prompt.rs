@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::bad_request;
 use super::request::Parsed;
-use crate::AdapterError;
+use crate::{AdapterError, PrefixFormat};
 
 const OPEN: &str = "<think>";
 
@@ -33,7 +33,14 @@ pub(super) fn prefix_text(prefix: &Prefix, template_opened_think: bool) -> Strin
     };
     match prefix {
         Prefix::OpenThink => open.to_string(),
-        Prefix::Answer(reasoning) => format!("{open}{reasoning}\n</think>\n\n"),
+        Prefix::Answer(reasoning) => {
+            let format = if template_opened_think {
+                PrefixFormat::CloseOnly
+            } else {
+                PrefixFormat::ThinkTags
+            };
+            crate::openai::prefix(format, reasoning)
+        }
     }
 }
 

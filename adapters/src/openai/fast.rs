@@ -2,10 +2,13 @@
 //! borrowed, typed structs instead of a `serde_json::Value` tree.
 //!
 //! Parsing into `Value` builds and drops a map per chunk and was most of the
-//! proxy's per-token CPU. Every field here is one the normaliser knows, and
-//! unknown keys are refused, so any chunk this path accepts would give the
-//! same events on the general path; anything else (usage, tool calls, extra
-//! delta keys, several choices, in-stream errors) takes the general path.
+//! proxy's per-token CPU. The general path ignores unknown keys of the chunk
+//! and of a choice, so they are ignored here too (a server adding one, such
+//! as `system_fingerprint` or `service_tier`, keeps the fast path); unknown
+//! *delta* keys become events there, so a delta refuses them. Any chunk this
+//! path accepts gives the same events on the general path; anything else
+//! (usage, tool calls, extra delta keys, several choices, in-stream errors)
+//! takes the general path.
 
 use std::borrow::Cow;
 
@@ -13,7 +16,6 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct Chunk<'a> {
     #[serde(borrow, default)]
     pub id: Option<Cow<'a, str>>,
@@ -23,9 +25,10 @@ pub(super) struct Chunk<'a> {
     pub created: Option<u64>,
     #[serde(borrow, default)]
     pub model: Option<Cow<'a, str>>,
+    /// Only `null` (or absent): an in-stream error takes the general path.
     #[serde(default)]
     #[allow(dead_code)] // accepted so the chunk qualifies, never read
-    pub system_fingerprint: IgnoredAny,
+    pub error: Option<Never>,
     /// Only `null` (or absent) is accepted: a usage object takes the general path.
     #[serde(default)]
     #[allow(dead_code)] // accepted so the chunk qualifies, never read
@@ -35,20 +38,13 @@ pub(super) struct Chunk<'a> {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct Choice<'a> {
     #[serde(default)]
     pub index: u64,
     #[serde(borrow, default)]
     pub delta: Option<Delta<'a>>,
-    #[serde(default)]
-    #[allow(dead_code)] // accepted so the chunk qualifies, never read
-    pub logprobs: IgnoredAny,
     #[serde(borrow, default)]
     pub finish_reason: Option<Cow<'a, str>>,
-    #[serde(default)]
-    #[allow(dead_code)] // accepted so the chunk qualifies, never read
-    pub stop_reason: IgnoredAny,
 }
 
 #[derive(Deserialize)]

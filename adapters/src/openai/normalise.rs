@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 
-use super::think::{Piece, ThinkSplitter};
+use super::think::ThinkSplitter;
 use crate::{AdapterError, BackendEvent, Usage};
 
 const KNOWN_DELTA_KEYS: [&str; 5] = [
@@ -75,7 +75,7 @@ impl Normaliser {
                 }
             }
             if let Some(text) = delta.content {
-                out.extend(self.think.push(&text).into_iter().map(piece_event));
+                out.extend(self.think.push(&text).into_iter().map(BackendEvent::from));
             }
         }
         if let Some(reason) = choice.finish_reason {
@@ -181,7 +181,7 @@ impl Normaliser {
         }
         if let Some(text) = opt_str(delta, "content")? {
             for piece in self.think.push(text) {
-                out.push(piece_event(piece));
+                out.push(piece.into());
             }
         }
         match delta.get("tool_calls") {
@@ -207,14 +207,7 @@ impl Normaliser {
     }
 
     fn flush(&mut self, out: &mut Vec<BackendEvent>) {
-        out.extend(self.think.flush().into_iter().map(piece_event));
-    }
-}
-
-fn piece_event(p: Piece) -> BackendEvent {
-    match p {
-        Piece::Reasoning(s) => BackendEvent::Reasoning(s),
-        Piece::Content(s) => BackendEvent::Content(s),
+        out.extend(self.think.flush().into_iter().map(BackendEvent::from));
     }
 }
 

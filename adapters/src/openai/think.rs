@@ -27,6 +27,15 @@ pub enum Piece {
     Content(String),
 }
 
+impl From<Piece> for crate::BackendEvent {
+    fn from(piece: Piece) -> Self {
+        match piece {
+            Piece::Reasoning(r) => crate::BackendEvent::Reasoning(r),
+            Piece::Content(c) => crate::BackendEvent::Content(c),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Start of content: whitespace only so far, `<think>` may still come.

@@ -7,9 +7,8 @@ use selfbrake::{router, AppState, Gateway};
 use tracing_subscriber::EnvFilter;
 
 /// `selfbrake serve`
-pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> anyhow::Result<()> {
+pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> anyhow::Result<()> {
     init_tracing(json_logs);
-    let path = config;
     let mut config = match &path {
         Some(path) => Config::load(path).with_context(|| format!("loading {}", path.display()))?,
         None => default_config()?,
@@ -26,13 +25,11 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> 
         let shown = path.as_ref().map_or_else(|| "(built in: embedded engine)".to_string(), |p| p.display().to_string());
         tracing::info!(listen = %listener.local_addr()?, config = %shown, "selfbrake serving");
         let state = AppState::new(gateway);
-        let _watcher = match &path {
-            Some(path) => Some(
-                selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone())
-                    .context("watching the config file")?,
-            ),
-            None => None,
-        };
+        let _watcher = path
+            .as_ref()
+            .map(|p| selfbrake::reload::spawn(state.clone(), p.clone(), config.server.listen.clone()))
+            .transpose()
+            .context("watching the config file")?;
         let app = router(state);
         let grace = std::time::Duration::from_millis(config.server.shutdown_grace_ms);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

@@ -80,7 +80,7 @@ impl OpenAiBackendConfig {
 
 /// The embedded mistral.rs engine (`kind = "mistralrs"`; needs a build
 /// with the `embedded` feature).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MistralrsBackendConfig {
     /// A local GGUF file (tokenizer and chat template from its metadata).
@@ -113,15 +113,5 @@ impl MistralrsBackendConfig {
             max_num_seqs: default_max_num_seqs(),
             stall_timeout_ms: default_stall_ms(),
         }
-    }
-
-    /// The adapter's config.
-    #[cfg(feature = "embedded")]
-    pub fn adapter_config(&self) -> selfbrake_adapters::mistralrs::MistralrsConfig {
-        let mut cfg = selfbrake_adapters::mistralrs::MistralrsConfig::new(&self.gguf);
-        cfg.think_prefill = self.think_prefill;
-        cfg.max_num_seqs = self.max_num_seqs;
-        cfg.stall_timeout = Duration::from_millis(self.stall_timeout_ms);
-        cfg
     }
 }

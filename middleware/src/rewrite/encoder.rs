@@ -64,22 +64,9 @@ impl SseEncoder {
             }
             SessionEvent::Content(text) => self.text_delta(&mut out, &["content"], &text),
             SessionEvent::ToolCall(call) => {
-                let head = self.head.as_ref().expect("opened above");
-                let _ = write!(
-                    out,
-                    "{}{{\"tool_calls\":[{call}]}}{CHOICE_SUFFIX}",
-                    head.choice_prefix
-                );
+                self.raw_delta(&mut out, format_args!("{{\"tool_calls\":[{call}]}}"));
             }
-            SessionEvent::Extra(fields) => {
-                let head = self.head.as_ref().expect("opened above");
-                let _ = write!(
-                    out,
-                    "{}{}{CHOICE_SUFFIX}",
-                    head.choice_prefix,
-                    Value::Object(fields)
-                );
-            }
+            SessionEvent::Extra(fields) => self.raw_delta(&mut out, Value::Object(fields)),
             SessionEvent::End(summary) => self.end(&mut out, &summary),
             SessionEvent::Failed(error) => {
                 tracing::warn!(error = %error, "stream failed after the response started");
@@ -122,6 +109,12 @@ impl SseEncoder {
         }
         out.push('}');
         out.push_str(CHOICE_SUFFIX);
+    }
+
+    /// One chunk whose delta is `delta`, already JSON.
+    fn raw_delta(&self, out: &mut String, delta: impl std::fmt::Display) {
+        let head = self.head.as_ref().expect("opened before any delta");
+        let _ = write!(out, "{}{delta}{CHOICE_SUFFIX}", head.choice_prefix);
     }
 
     fn end(&self, out: &mut String, summary: &Summary) {

@@ -71,13 +71,15 @@ fn numeric(chars: &[char], target: &str) -> Vec<Bare> {
         let mut j = i;
         let digits =
             |j: usize, k: usize| (j..j + k).all(|x| chars.get(x).is_some_and(char::is_ascii_digit));
-        loop {
-            while j < n && chars[j].is_ascii_digit() {
-                tok.push(chars[j]);
-                j += 1;
+        let take_digits = |j: &mut usize, tok: &mut String| {
+            while *j < n && chars[*j].is_ascii_digit() {
+                tok.push(chars[*j]);
+                *j += 1;
             }
-            if j + 3 < n + 1 && chars.get(j) == Some(&',') && digits(j + 1, 3) && !digits(j + 4, 1)
-            {
+        };
+        loop {
+            take_digits(&mut j, &mut tok);
+            if chars.get(j) == Some(&',') && digits(j + 1, 3) && !digits(j + 4, 1) {
                 j += 1;
                 continue;
             }
@@ -91,20 +93,12 @@ fn numeric(chars: &[char], target: &str) -> Vec<Bare> {
             }
             break;
         }
-        if chars.get(j) == Some(&'.') && digits(j + 1, 1) {
-            tok.push('.');
-            j += 1;
-            while j < n && chars[j].is_ascii_digit() {
-                tok.push(chars[j]);
+        // A decimal part, then a denominator: `1.5`, `3/4`, `1.5/2`.
+        for sep in ['.', '/'] {
+            if chars.get(j) == Some(&sep) && digits(j + 1, 1) {
+                tok.push(sep);
                 j += 1;
-            }
-        }
-        if chars.get(j) == Some(&'/') && digits(j + 1, 1) {
-            tok.push('/');
-            j += 1;
-            while j < n && chars[j].is_ascii_digit() {
-                tok.push(chars[j]);
-                j += 1;
+                take_digits(&mut j, &mut tok);
             }
         }
         i = j;
@@ -130,14 +124,7 @@ fn numeric(chars: &[char], target: &str) -> Vec<Bare> {
 
 /// Whether the text before a token ends with `=` or a verb of result.
 fn produced(before: &[char]) -> bool {
-    let tail: String = before
-        .iter()
-        .rev()
-        .take(12)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let tail: String = before[before.len().saturating_sub(12)..].iter().collect();
     let t = tail
         .trim_end_matches(|c: char| {
             c.is_whitespace() || matches!(c, '$' | '-' | '−' | '{' | '(' | '\\' | '*')

@@ -8,7 +8,7 @@ mod trace;
 pub use appears::{bare_occurrences, Bare};
 pub use report::{Report, TraceRow};
 pub use tokens::approx_tokens;
-pub use trace::{parse_traces, Trace};
+pub use trace::{dev_traces_path, parse_traces, Trace};
 
 use crate::text::{normalize, same_answer, Event, Scanner};
 use crate::{Monitor, PolicyError, RuleSpec, Verdict};

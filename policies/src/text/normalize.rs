@@ -111,7 +111,6 @@ fn find_command(s: &str, cmd: &str) -> Option<usize> {
     None
 }
 
-/// `\frac12` → `\frac{1}{2}`, `\sqrt2` → `\sqrt{2}`.
 /// `√2`, `√(13)`, `sqrt(13)` as `\\sqrt{..}`; a product sign between a
 /// number and a root (`3*sqrt(13)`, `3 \\cdot \\sqrt{13}`) is dropped.
 fn plain_roots(s: &str) -> String {
@@ -174,6 +173,7 @@ fn plain_roots(s: &str) -> String {
     out
 }
 
+/// `\frac12` → `\frac{1}{2}`, `\sqrt2` → `\sqrt{2}`.
 fn expand_short_args(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut rest = s;
