@@ -56,8 +56,8 @@ impl MistralrsConfig {
         MistralrsConfig {
             gguf: gguf.into(),
             think_prefill: false,
-            max_num_seqs: 32,
-            stall_timeout: Duration::from_secs(30),
+            max_num_seqs: crate::embedded_defaults::MAX_NUM_SEQS,
+            stall_timeout: Duration::from_millis(crate::embedded_defaults::STALL_TIMEOUT_MS),
         }
     }
 }

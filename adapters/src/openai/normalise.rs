@@ -56,31 +56,20 @@ impl Normaliser {
     /// Same events as [`Self::chunk`] would give for this chunk.
     fn fast_chunk(&mut self, chunk: super::fast::Chunk<'_>) -> Vec<BackendEvent> {
         let mut out = Vec::with_capacity(2);
-        if !self.meta_sent {
-            self.meta_sent = true;
-            out.push(BackendEvent::Meta {
-                id: chunk.id.map(|s| s.into_owned()).unwrap_or_default(),
-                model: chunk.model.map(|s| s.into_owned()).unwrap_or_default(),
-                created: chunk.created.unwrap_or(0),
-            });
-        }
+        self.meta_once(&mut out, || BackendEvent::Meta {
+            id: chunk.id.map(|s| s.into_owned()).unwrap_or_default(),
+            model: chunk.model.map(|s| s.into_owned()).unwrap_or_default(),
+            created: chunk.created.unwrap_or(0),
+        });
         let Some(choice) = chunk.choices.into_iter().next() else {
             return out;
         };
         if let Some(delta) = choice.delta {
-            if let Some(text) = delta.reasoning.or(delta.reasoning_content) {
-                self.think.reasoning_field_seen();
-                if !text.is_empty() {
-                    out.push(BackendEvent::Reasoning(text.into_owned()));
-                }
-            }
-            if let Some(text) = delta.content {
-                out.extend(self.think.push(&text).into_iter().map(BackendEvent::from));
-            }
+            let reasoning = delta.reasoning.or(delta.reasoning_content);
+            self.text(reasoning.as_deref(), delta.content.as_deref(), &mut out);
         }
         if let Some(reason) = choice.finish_reason {
-            self.flush(&mut out);
-            out.push(BackendEvent::Finish(reason.into_owned()));
+            self.finish_reason(reason.into_owned(), &mut out);
         }
         out
     }
@@ -105,14 +94,11 @@ impl Normaliser {
             ));
         }
         let mut out = Vec::new();
-        if !self.meta_sent {
-            self.meta_sent = true;
-            out.push(BackendEvent::Meta {
-                id: str_field(&obj, "id"),
-                model: str_field(&obj, "model"),
-                created: obj.get("created").and_then(Value::as_u64).unwrap_or(0),
-            });
-        }
+        self.meta_once(&mut out, || BackendEvent::Meta {
+            id: str_field(&obj, "id"),
+            model: str_field(&obj, "model"),
+            created: obj.get("created").and_then(Value::as_u64).unwrap_or(0),
+        });
         match choices {
             None | Some(Value::Null) => {}
             Some(Value::Array(list)) => {
@@ -149,10 +135,7 @@ impl Normaliser {
         }
         match choice.get("finish_reason") {
             None | Some(Value::Null) => {}
-            Some(Value::String(reason)) => {
-                self.flush(out);
-                out.push(BackendEvent::Finish(reason.clone()));
-            }
+            Some(Value::String(reason)) => self.finish_reason(reason.clone(), out),
             Some(_) => {
                 return Err(AdapterError::Protocol(
                     "`finish_reason` is not a string".into(),
@@ -173,17 +156,7 @@ impl Normaliser {
             Some(text) => Some(text),
             None => opt_str(delta, "reasoning_content")?,
         };
-        if let Some(text) = reasoning {
-            self.think.reasoning_field_seen();
-            if !text.is_empty() {
-                out.push(BackendEvent::Reasoning(text.to_string()));
-            }
-        }
-        if let Some(text) = opt_str(delta, "content")? {
-            for piece in self.think.push(text) {
-                out.push(piece.into());
-            }
-        }
+        self.text(reasoning, opt_str(delta, "content")?, out);
         match delta.get("tool_calls") {
             None | Some(Value::Null) => {}
             Some(Value::Array(calls)) => {
@@ -204,6 +177,38 @@ impl Normaliser {
             out.push(BackendEvent::Extra(extra));
         }
         Ok(())
+    }
+
+    /// The `Meta` event, before the first chunk's other events only.
+    fn meta_once(&mut self, out: &mut Vec<BackendEvent>, meta: impl FnOnce() -> BackendEvent) {
+        if !self.meta_sent {
+            self.meta_sent = true;
+            out.push(meta());
+        }
+    }
+
+    /// A delta's text: the reasoning field (marking that the server labels
+    /// reasoning), then `content` through the `<think>` splitter.
+    fn text(
+        &mut self,
+        reasoning: Option<&str>,
+        content: Option<&str>,
+        out: &mut Vec<BackendEvent>,
+    ) {
+        if let Some(text) = reasoning {
+            self.think.reasoning_field_seen();
+            if !text.is_empty() {
+                out.push(BackendEvent::Reasoning(text.to_string()));
+            }
+        }
+        if let Some(text) = content {
+            out.extend(self.think.push(text).into_iter().map(BackendEvent::from));
+        }
+    }
+
+    fn finish_reason(&mut self, reason: String, out: &mut Vec<BackendEvent>) {
+        self.flush(out);
+        out.push(BackendEvent::Finish(reason));
     }
 
     fn flush(&mut self, out: &mut Vec<BackendEvent>) {

@@ -98,10 +98,10 @@ pub struct MistralrsBackendConfig {
 }
 
 fn default_max_num_seqs() -> usize {
-    32
+    selfbrake_adapters::embedded_defaults::MAX_NUM_SEQS
 }
 fn default_stall_ms() -> u64 {
-    30_000
+    selfbrake_adapters::embedded_defaults::STALL_TIMEOUT_MS
 }
 
 impl MistralrsBackendConfig {

@@ -110,7 +110,6 @@ impl Convergence {
                     age: clock,
                 });
                 if self.repeats <= 1 {
-                    self.converged = Some(raw.to_string());
                     return Some(format!("answer {raw} reached"));
                 }
                 return None;
@@ -135,7 +134,6 @@ impl Convergence {
                 ""
             }
         );
-        self.converged = Some(raw.to_string());
         Some(reason)
     }
 }
@@ -178,6 +176,7 @@ impl Convergence {
         }
         let reason = self.statement(normalized, raw, step)?;
         if !self.then_recheck {
+            self.converged = Some(raw.to_string());
             return Some(reason);
         }
         self.converged = None;
