@@ -1,7 +1,7 @@
 use selfbrake_policies::eval::{approx_tokens, evaluate, parse_traces};
 use selfbrake_policies::RuleSpec;
 
-/// Shortened from r1-gsm8k-1 in ../shared/traces/dev.jsonl (DeepSeek-R1
+/// Shortened from r1-gsm8k-1 in data/traces/dev.jsonl (DeepSeek-R1
 /// chain from McGill-NLP/thoughtology, MIT licensed): the answer is found in
 /// the third step and re-checked twice.
 const TRACE: &str = r#"{"id":"t1","source":"r1-gsm8k","question":"q","reasoning":"James does 3 sprints 3 times a week. So 3 x 3 is 9.\n\nEach sprint is 60 meters. 9 x 60 is 540.\n\nWait a second, let me double-check my math. 60 times 9 is 540.\n\nAlternatively, per session 3 x 60 = 180, and 3 x 180 = 540.\n\nAll right, the answer is \\boxed{540}.","answer":"540","final":"540","gold":"540","answer_synthesized":true}"#;
@@ -94,7 +94,7 @@ fn reached_counts_bare_tokens_stated_only_candidates() {
 }
 
 /// The shipped default policy keeps meeting the issue's targets on the real
-/// dev traces (../shared/traces/dev.jsonl, read at run time): a rule change
+/// dev traces (data/traces/dev.jsonl, read at run time): a rule change
 /// that costs answers or savings fails here, not in production.
 #[test]
 fn default_policy_meets_its_targets_on_the_dev_traces() {

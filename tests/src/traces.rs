@@ -1,4 +1,4 @@
-//! Real reasoning traces from `../shared/traces/dev.jsonl` (read at run
+//! Real reasoning traces from `data/traces/dev.jsonl` (read at run
 //! time, never copied into the repository).
 
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ pub fn repo_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
-/// `<repository>/../shared/traces/dev.jsonl`.
+/// `<repository>/data/traces/dev.jsonl`.
 pub fn traces_path() -> PathBuf {
     selfbrake_policies::eval::dev_traces_path()
 }

@@ -40,7 +40,7 @@ struct Args {
     /// Reasoning tokens per generation (synthetic text, or cap on traces).
     #[arg(long, default_value_t = 200)]
     tokens: usize,
-    /// Read reasoning from this trace JSONL file (e.g. ../shared/traces/dev.jsonl).
+    /// Read reasoning from this trace JSONL file (e.g. data/traces/dev.jsonl).
     #[arg(long)]
     traces: Option<PathBuf>,
     /// `reasoning_content` (vLLM < 0.16) or `reasoning` (vLLM ≥ 0.11).

@@ -36,7 +36,7 @@ pub fn parse_traces(jsonl: &str) -> Result<Vec<Trace>, PolicyError> {
         .collect()
 }
 
-/// `../shared/traces/dev.jsonl` beside the repository, found from the
+/// `data/traces/dev.jsonl` in the repository, found from the
 /// running package's manifest directory (every package is one level below
 /// the repository root). Read at run time: a binary reused from a shared
 /// cargo cache may have been compiled in another clone, whose path `env!`
@@ -44,5 +44,5 @@ pub fn parse_traces(jsonl: &str) -> Result<Vec<Trace>, PolicyError> {
 pub fn dev_traces_path() -> std::path::PathBuf {
     let manifest =
         std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-    std::path::Path::new(&manifest).join("../../shared/traces/dev.jsonl")
+    std::path::Path::new(&manifest).join("../data/traces/dev.jsonl")
 }

@@ -1,5 +1,5 @@
 //! A mock vLLM server for trying selfbrake without a GPU: it replays a real
-//! DeepSeek-R1 trace from `../shared/traces/dev.jsonl` in vLLM's exact wire
+//! DeepSeek-R1 trace from `data/traces/dev.jsonl` in vLLM's exact wire
 //! format, at a realistic token rate, and answers continuations.
 //!
 //! ```text
