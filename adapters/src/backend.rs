@@ -5,6 +5,7 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::format::PrefixFormat;
 use crate::{AdapterError, BackendEvent};
 
 /// A stream of normalised events. Dropping it cancels the upstream request.
@@ -21,17 +22,6 @@ pub enum ContinuationMode {
     Prefill,
     /// No continuation: the session falls back to the policy's `on_brake`.
     None,
-}
-
-/// How the kept reasoning is written into the assistant prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum PrefixFormat {
-    /// `<think>\n{reasoning}\n</think>\n\n`
-    #[default]
-    ThinkTags,
-    /// `{reasoning}\n</think>\n\n`: the chat template already opened `<think>`.
-    CloseOnly,
 }
 
 /// What the model should continue from after a brake.
@@ -59,6 +49,12 @@ pub trait Backend: Send + Sync {
     ) -> Result<EventStream, AdapterError>;
 
     fn continuation_mode(&self) -> ContinuationMode;
+
+    /// How the continuation prefix wraps the kept reasoning, for usage
+    /// accounting (see [`PrefixFormat::wrapping_len`]).
+    fn prefix_format(&self) -> PrefixFormat {
+        PrefixFormat::ThinkTags
+    }
 
     /// The backend's `GET /models` body.
     async fn models(&self) -> Result<Value, AdapterError>;

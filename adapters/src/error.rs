@@ -9,6 +9,8 @@ pub enum Fault {
     Upstream,
     /// The upstream did not answer in time (504).
     Timeout,
+    /// The backend's settings are wrong (caught when the config is built).
+    Config,
     /// Our own bug.
     Internal,
 }
@@ -31,6 +33,9 @@ pub enum AdapterError {
     Closed(String),
     #[error("backend cannot {0}")]
     Unsupported(&'static str),
+    /// The backend's settings are wrong (a bad URL, an unset key variable).
+    #[error("{0}")]
+    Config(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -44,6 +49,7 @@ impl AdapterError {
             AdapterError::Timeout(_) => Fault::Timeout,
             AdapterError::Status { status, .. } if (400..500).contains(status) => Fault::Client,
             AdapterError::Status { .. } => Fault::Upstream,
+            AdapterError::Config(_) => Fault::Config,
             AdapterError::Unsupported(_) | AdapterError::Internal(_) => Fault::Internal,
         }
     }

@@ -8,23 +8,17 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod config;
 mod error;
 mod event;
-#[cfg(feature = "embedded")]
+pub mod format;
 pub mod mistralrs;
 pub mod openai;
 mod retry;
 
-pub use backend::{Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
+pub use backend::{Backend, Continuation, ContinuationMode, EventStream};
+pub use format::PrefixFormat;
+pub use config::BackendConfig;
 pub use error::{AdapterError, Fault};
 pub use event::{BackendEvent, Usage};
 pub use retry::Retry;
-
-/// Defaults of the embedded engine's settings, defined whether or not the
-/// `embedded` feature is on, so that configs parsed without it agree.
-pub mod embedded_defaults {
-    /// Sequences the engine runs at once.
-    pub const MAX_NUM_SEQS: usize = 32;
-    /// A stream not read for this long is cancelled.
-    pub const STALL_TIMEOUT_MS: u64 = 30_000;
-}

@@ -80,6 +80,10 @@ impl Backend for Retry {
         self.inner.continuation_mode()
     }
 
+    fn prefix_format(&self) -> crate::PrefixFormat {
+        self.inner.prefix_format()
+    }
+
     async fn models(&self) -> Result<Value, AdapterError> {
         self.inner.models().await
     }

@@ -2,7 +2,7 @@
 //! The `<think>` splitter must never panic or cut inside a UTF-8 character,
 //! and must classify text the same way however the content is chunked.
 use libfuzzer_sys::fuzz_target;
-use selfbrake_adapters::openai::{Piece, ThinkSplitter};
+use selfbrake_adapters::format::{Piece, ThinkSplitter};
 
 fn run(chunks: &[&str], assume_open: bool) -> (String, String) {
     let mut splitter = ThinkSplitter::new(assume_open);

@@ -1,6 +1,6 @@
 use crate::rules::{self, Ctx, Detector};
 use crate::text::{Event, Scanner, Strength};
-use crate::{Brake, PolicyError, RuleSpec, Verdict};
+use crate::{Brake, PolicyError, RuleSet, RuleSpec, Verdict};
 
 #[derive(Debug)]
 struct Armed {
@@ -28,18 +28,25 @@ pub struct Monitor {
 }
 
 impl Monitor {
+    /// Validates `rules` and arms them. See [`RuleSet`] to validate once
+    /// and build many monitors.
     pub fn new(rules: &[RuleSpec]) -> Result<Self, PolicyError> {
-        let mut armed = Vec::with_capacity(rules.len());
-        for (i, rule) in rules.iter().enumerate() {
-            rule.validate(&format!("rules[{i}]"))?;
-            armed.push(Armed {
+        Ok(Self::with_rules(&RuleSet::new(rules.to_vec())?))
+    }
+
+    /// Arms rules that were validated when the set was made.
+    pub fn with_rules(set: &RuleSet) -> Self {
+        let armed = set
+            .specs()
+            .iter()
+            .map(|rule| Armed {
                 kind: rule.kind(),
                 min_tokens: rule.min_tokens(),
                 detector: rules::build(rule),
                 deferred: None,
-            });
-        }
-        Ok(Self {
+            })
+            .collect();
+        Self {
             rules: armed,
             scanner: Scanner::new(),
             tokens: 0,
@@ -47,7 +54,7 @@ impl Monitor {
             answer_strength: None,
             brake: None,
             cut_chars: None,
-        })
+        }
     }
 
     /// Feeds one generated token's text.

@@ -13,12 +13,12 @@
 //! - the sequence finished.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use ::mistralrs::{CustomLogitsProcessor, Response, Tensor};
+use ::mistralrs::Response;
 use futures::Stream;
 use tokio::sync::mpsc;
 
@@ -29,38 +29,6 @@ use crate::{AdapterError, BackendEvent, EventStream};
 pub(super) const BUFFER: usize = 64;
 
 type Item = Result<BackendEvent, AdapterError>;
-
-/// Counts the tokens the engine samples for one request (and for the
-/// backend): its logits processor runs once per sampled token.
-#[derive(Clone)]
-pub(super) struct TokenCounter {
-    mine: Arc<AtomicU64>,
-    total: Arc<AtomicU64>,
-}
-
-impl TokenCounter {
-    pub fn new(total: Arc<AtomicU64>) -> Self {
-        TokenCounter {
-            mine: Arc::new(AtomicU64::new(0)),
-            total,
-        }
-    }
-
-    pub fn count(&self) -> u64 {
-        self.mine.load(Ordering::Relaxed)
-    }
-
-    pub fn processor(&self) -> Arc<dyn CustomLogitsProcessor> {
-        let counter = self.clone();
-        Arc::new(
-            move |logits: &Tensor, _context: &[u32]| -> ::mistralrs::Result<Tensor> {
-                counter.mine.fetch_add(1, Ordering::Relaxed);
-                counter.total.fetch_add(1, Ordering::Relaxed);
-                Ok(logits.clone())
-            },
-        )
-    }
-}
 
 /// Starts the forwarding task; `first` are the events of the engine's first message.
 pub(super) fn spawn(

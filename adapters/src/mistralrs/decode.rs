@@ -4,8 +4,8 @@ use ::mistralrs::core::{ChatCompletionChunkResponse, CompletionChunkResponse};
 use ::mistralrs::Response;
 use serde_json::Value;
 
-use super::bridge::TokenCounter;
-use crate::openai::ThinkSplitter;
+use super::counter::TokenCounter;
+use crate::format::ThinkSplitter;
 use crate::{AdapterError, BackendEvent, Usage};
 
 /// What kind of request the stream answers.

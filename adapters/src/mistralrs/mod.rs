@@ -16,262 +16,28 @@
 //!   token (see `bridge`). Usage comes from the engine's token counts.
 //! - A prompt longer than the model's context is `Status { 400 }`.
 
+mod config;
+
+pub use config::MistralrsConfig;
+
+#[cfg(feature = "embedded")]
+mod backend;
+#[cfg(feature = "embedded")]
 mod bridge;
+#[cfg(feature = "embedded")]
+mod counter;
+#[cfg(feature = "embedded")]
 mod decode;
+#[cfg(feature = "embedded")]
+mod engines;
+#[cfg(feature = "embedded")]
 mod load;
+#[cfg(feature = "embedded")]
 mod prompt;
+#[cfg(feature = "embedded")]
 mod request;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-use ::mistralrs::core::RequestMessage;
-use ::mistralrs::{Model, NormalRequest, Request, Response};
-use async_trait::async_trait;
-use serde_json::{json, Map, Value};
-use tokio::sync::mpsc;
-
-use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
-use bridge::TokenCounter;
-use decode::{Decoder, Mode};
-
-/// Settings of the embedded engine.
-#[derive(Debug, Clone)]
-pub struct MistralrsConfig {
-    /// A local GGUF file; tokenizer and chat template come from its metadata.
-    pub gguf: PathBuf,
-    /// Open the assistant turn with `<think>\n` (models without a reasoning format).
-    pub think_prefill: bool,
-    /// Most sequences the engine runs at once (the rest wait in its queue).
-    pub max_num_seqs: usize,
-    /// A stream whose reader takes no event for this long is cancelled, so a
-    /// stalled client cannot hold the engine.
-    pub stall_timeout: Duration,
-}
-
-impl MistralrsConfig {
-    pub fn new(gguf: impl Into<PathBuf>) -> Self {
-        MistralrsConfig {
-            gguf: gguf.into(),
-            think_prefill: false,
-            max_num_seqs: crate::embedded_defaults::MAX_NUM_SEQS,
-            stall_timeout: Duration::from_millis(crate::embedded_defaults::STALL_TIMEOUT_MS),
-        }
-    }
-}
-
-/// The embedded engine behind the [`Backend`] trait.
-pub struct MistralrsBackend {
-    cfg: MistralrsConfig,
-    model: Arc<Model>,
-    /// The model's name (the GGUF file's stem), reported as `model`.
-    name: String,
-    max_seq_len: Option<usize>,
-    /// Tokens the engine has sampled for our requests, all requests together.
-    generated: Arc<AtomicU64>,
-    next_id: AtomicU64,
-}
-
-impl std::fmt::Debug for MistralrsBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MistralrsBackend")
-            .field("cfg", &self.cfg)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MistralrsBackend {
-    /// Loads the GGUF file (CPU). Errors name the path.
-    pub async fn load(cfg: MistralrsConfig) -> Result<Self, AdapterError> {
-        let (model, name) = load::load(&cfg).await?;
-        let max_seq_len = model.max_sequence_length().ok().flatten();
-        Ok(MistralrsBackend {
-            cfg,
-            model: Arc::new(model),
-            name,
-            max_seq_len,
-            generated: Arc::new(AtomicU64::new(0)),
-            next_id: AtomicU64::new(0),
-        })
-    }
-
-    /// Another backend on the same engine, with its own `think_prefill` and
-    /// stall timeout (the engine, its queue and its token count are shared).
-    pub fn variant(&self, think_prefill: bool, stall_timeout: Duration) -> Self {
-        MistralrsBackend {
-            cfg: MistralrsConfig {
-                think_prefill,
-                stall_timeout,
-                ..self.cfg.clone()
-            },
-            model: self.model.clone(),
-            name: self.name.clone(),
-            max_seq_len: self.max_seq_len,
-            generated: self.generated.clone(),
-            next_id: AtomicU64::new(0),
-        }
-    }
-
-    /// A raw completion from the templated messages plus `prefix`.
-    async fn run_prefixed(
-        &self,
-        parsed: request::Parsed,
-        prefix: prompt::Prefix,
-        mode: fn(usize) -> Mode,
-    ) -> Result<EventStream, AdapterError> {
-        let prompt = prompt::build(&self.model, &parsed, prefix).await?;
-        self.check_length(prompt.tokens.len())?;
-        let len = prompt.tokens.len();
-        let messages = RequestMessage::CompletionTokens(prompt.tokens);
-        self.run(messages, parsed.params, mode(len)).await
-    }
-
-    /// The model's context length, where the engine knows it.
-    pub fn max_seq_len(&self) -> Option<usize> {
-        self.max_seq_len
-    }
-
-    /// Tokens the engine has sampled for this backend's requests so far
-    /// (counted inside the engine's sampler, so tokens generated after a
-    /// stream was dropped count too).
-    pub fn generated_tokens(&self) -> u64 {
-        self.generated.load(Ordering::Relaxed)
-    }
-
-    /// The engine, for callers that want to drive it directly (benchmarks).
-    pub fn model(&self) -> &Arc<Model> {
-        &self.model
-    }
-
-    fn check_length(&self, prompt_tokens: usize) -> Result<(), AdapterError> {
-        match self.max_seq_len {
-            Some(max) if prompt_tokens >= max => Err(too_long(prompt_tokens, max)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Sends `messages` to the engine and waits for its first answer, so that
-    /// a refused request is an error before the client gets a byte.
-    async fn run(
-        &self,
-        messages: RequestMessage,
-        params: request::Params,
-        mode: Mode,
-    ) -> Result<EventStream, AdapterError> {
-        let counter = TokenCounter::new(self.generated.clone());
-        let (tx, mut rx) = mpsc::channel(1);
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) as usize;
-        let mut req = NormalRequest::new_simple(
-            messages,
-            params.sampling,
-            tx,
-            id,
-            params.tools,
-            params.tool_choice,
-        );
-        req.is_streaming = true;
-        req.logits_processors = Some(vec![counter.processor()]);
-        let sender = self
-            .model
-            .inner()
-            .get_sender(None)
-            .map_err(|e| AdapterError::Internal(format!("engine: {e}")))?;
-        sender
-            .send(Request::Normal(Box::new(req)))
-            .await
-            .map_err(|_| AdapterError::Internal("the engine has stopped".into()))?;
-        let first = rx
-            .recv()
-            .await
-            .ok_or_else(|| AdapterError::Closed("the engine dropped the request".into()))?;
-        let mut decoder = Decoder::new(mode, self.name.clone(), counter);
-        if let Some(err) = refusal(&first, self.max_seq_len) {
-            return Err(err);
-        }
-        let first_events = decoder.decode(first);
-        Ok(bridge::spawn(
-            rx,
-            decoder,
-            first_events,
-            self.cfg.stall_timeout,
-        ))
-    }
-}
-
-/// The engine's refusal of a request, as an error.
-fn refusal(resp: &Response, max_seq_len: Option<usize>) -> Option<AdapterError> {
-    match resp {
-        Response::ValidationError(e) => {
-            let msg = e.to_string();
-            let msg = match max_seq_len {
-                Some(max) if msg.contains("sequence length is greater") => {
-                    format!("the prompt is longer than the model's context of {max} tokens ({msg})")
-                }
-                _ => msg,
-            };
-            Some(bad_request(&msg))
-        }
-        Response::InternalError(e) => Some(AdapterError::Internal(format!("engine: {e}"))),
-        _ => None,
-    }
-}
-
-fn bad_request(message: &str) -> AdapterError {
-    AdapterError::Status {
-        status: 400,
-        body: json!({"error": {"message": message, "type": "invalid_request_error"}}).to_string(),
-    }
-}
-
-fn too_long(prompt_tokens: usize, max: usize) -> AdapterError {
-    bad_request(&format!(
-        "the prompt is {prompt_tokens} tokens, longer than the model's context of {max} tokens"
-    ))
-}
-
-#[async_trait]
-impl Backend for MistralrsBackend {
-    async fn stream(&self, request: Map<String, Value>) -> Result<EventStream, AdapterError> {
-        let parsed = request::parse(&request, None)?;
-        if !self.cfg.think_prefill {
-            let messages = RequestMessage::Chat {
-                messages: parsed.messages,
-                enable_thinking: parsed.enable_thinking,
-                reasoning_effort: None,
-            };
-            return self.run(messages, parsed.params, Mode::Chat).await;
-        }
-        self.run_prefixed(parsed, prompt::Prefix::OpenThink, |prompt_tokens| {
-            Mode::Thinking { prompt_tokens }
-        })
-        .await
-    }
-
-    async fn continue_answer(
-        &self,
-        request: Map<String, Value>,
-        continuation: Continuation,
-    ) -> Result<EventStream, AdapterError> {
-        let parsed = request::parse(&request, Some(continuation.max_tokens))?;
-        let prefix = prompt::Prefix::Answer(continuation.reasoning);
-        self.run_prefixed(parsed, prefix, |prompt_tokens| Mode::Answer {
-            prompt_tokens,
-        })
-        .await
-    }
-
-    fn continuation_mode(&self) -> ContinuationMode {
-        // The engine continues a prefix natively (raw completion).
-        ContinuationMode::Prefill
-    }
-
-    async fn models(&self) -> Result<Value, AdapterError> {
-        Ok(json!({
-            "object": "list",
-            "data": [{"id": self.name, "object": "model", "owned_by": "selfbrake-embedded"}],
-        }))
-    }
-}
+#[cfg(feature = "embedded")]
+pub use backend::MistralrsBackend;
+#[cfg(feature = "embedded")]
+pub use engines::{generated_tokens, retain, shared_backend};

@@ -6,11 +6,10 @@ use ::mistralrs::{Model, Request};
 use either::Either;
 use tokio::sync::mpsc;
 
-use super::bad_request;
+use super::backend::bad_request;
 use super::request::Parsed;
-use crate::{AdapterError, PrefixFormat};
-
-const OPEN: &str = "<think>";
+use crate::format::{self, PrefixFormat, OPEN_THINK};
+use crate::AdapterError;
 
 /// What follows the opened assistant turn.
 pub(super) enum Prefix {
@@ -26,20 +25,16 @@ pub(super) struct Prompt {
 
 /// The prefix text, given whether the template already opened `<think>`.
 pub(super) fn prefix_text(prefix: &Prefix, template_opened_think: bool) -> String {
-    let open = if template_opened_think {
-        ""
-    } else {
-        "<think>\n"
-    };
     match prefix {
-        Prefix::OpenThink => open.to_string(),
+        Prefix::OpenThink if template_opened_think => String::new(),
+        Prefix::OpenThink => format!("{OPEN_THINK}\n"),
         Prefix::Answer(reasoning) => {
-            let format = if template_opened_think {
+            let layout = if template_opened_think {
                 PrefixFormat::CloseOnly
             } else {
                 PrefixFormat::ThinkTags
             };
-            crate::openai::prefix(format, reasoning)
+            format::prefix(layout, reasoning)
         }
     }
 }
@@ -78,7 +73,7 @@ pub(super) async fn build(
     let tail = ask(&sender, detok, rx)
         .await?
         .map_err(|e| AdapterError::Internal(format!("detokenize: {e:#}")))?;
-    let text = prefix_text(&prefix, tail.trim_end().ends_with(OPEN));
+    let text = prefix_text(&prefix, tail.trim_end().ends_with(OPEN_THINK));
     if !text.is_empty() {
         let (tx, rx) = mpsc::channel(1);
         let plain = Request::Tokenize(TokenizationRequest {

@@ -5,7 +5,7 @@ use either::Either;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use super::bad_request;
+use super::backend::bad_request;
 use crate::AdapterError;
 
 /// Sampling and tools of one engine request.

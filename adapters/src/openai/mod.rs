@@ -23,6 +23,7 @@
 //! `Reasoning` events. For templates that open `<think>` themselves, set
 //! `assume_open_think` (see `think`).
 
+mod config;
 mod fallback;
 mod fast;
 mod http;
@@ -30,62 +31,20 @@ mod normalise;
 mod request;
 mod sse;
 mod stream;
-mod think;
-
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, PrefixFormat};
+use crate::format::PrefixFormat;
+use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
 use http::{check_status, error_text, is_json, send};
 
+pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
-pub use request::{continuation_body, prefix, stream_body};
+pub use request::{continuation_body, stream_body};
 pub use sse::{SseDecoder, SseError, SseEvent};
-pub use think::{Piece, ThinkSplitter};
 
 pub use http::ERROR_BODY_LIMIT;
-
-/// Settings of one OpenAI-compatible upstream.
-#[derive(Debug, Clone)]
-pub struct OpenAiConfig {
-    /// E.g. `http://127.0.0.1:8000/v1` (a trailing `/` is ignored).
-    pub base_url: String,
-    /// Sent as `Authorization: Bearer`.
-    pub api_key: Option<String>,
-    pub continuation: ContinuationMode,
-    pub prefix_format: PrefixFormat,
-    /// Content is reasoning until `</think>` (templates that open `<think>`
-    /// in the prompt, on servers run without a reasoning parser).
-    pub assume_open_think: bool,
-    pub connect_timeout: Duration,
-    /// Until the response headers arrive (prefill of long prompts counts).
-    pub first_byte_timeout: Duration,
-    /// Between two body chunks.
-    pub idle_timeout: Duration,
-    /// The whole exchange, headers to `[DONE]`.
-    pub max_stream: Duration,
-    /// Longest SSE line accepted.
-    pub max_line_bytes: usize,
-}
-
-impl Default for OpenAiConfig {
-    fn default() -> Self {
-        OpenAiConfig {
-            base_url: "http://127.0.0.1:8000/v1".into(),
-            api_key: None,
-            continuation: ContinuationMode::default(),
-            prefix_format: PrefixFormat::default(),
-            assume_open_think: false,
-            connect_timeout: Duration::from_secs(10),
-            first_byte_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(60),
-            max_stream: Duration::from_secs(30 * 60),
-            max_line_bytes: 1024 * 1024,
-        }
-    }
-}
 
 /// An OpenAI-compatible backend.
 #[derive(Debug, Clone)]
@@ -96,10 +55,12 @@ pub struct OpenAiBackend {
 }
 
 impl OpenAiBackend {
-    pub fn new(cfg: OpenAiConfig) -> Result<Self, AdapterError> {
+    /// Checks the URL and resolves the API key (an unset `api_key_env` is an error).
+    pub fn new(mut cfg: OpenAiConfig) -> Result<Self, AdapterError> {
+        cfg.api_key = cfg.resolve_api_key()?;
         let base = cfg.base_url.trim_end_matches('/').to_string();
         reqwest::Url::parse(&base)
-            .map_err(|e| AdapterError::Internal(format!("invalid base_url {base:?}: {e}")))?;
+            .map_err(|e| AdapterError::Config(format!("invalid base_url {base:?}: {e}")))?;
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .build()
@@ -188,6 +149,10 @@ impl Backend for OpenAiBackend {
 
     fn continuation_mode(&self) -> ContinuationMode {
         self.cfg.continuation
+    }
+
+    fn prefix_format(&self) -> PrefixFormat {
+        self.cfg.prefix_format
     }
 
     async fn models(&self) -> Result<Value, AdapterError> {

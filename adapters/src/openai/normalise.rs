@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 
-use super::think::ThinkSplitter;
+use crate::format::ThinkSplitter;
 use crate::{AdapterError, BackendEvent, Usage};
 
 const KNOWN_DELTA_KEYS: [&str; 5] = [

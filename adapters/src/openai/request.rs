@@ -2,21 +2,14 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::{AdapterError, Continuation, ContinuationMode, PrefixFormat};
+use crate::format::{prefix, PrefixFormat};
+use crate::{AdapterError, Continuation, ContinuationMode};
 
 /// The client's body (unknown keys kept) made a usage-reporting stream.
 pub fn stream_body(mut req: Map<String, Value>) -> Map<String, Value> {
     req.insert("stream".into(), Value::Bool(true));
     req.insert("stream_options".into(), json!({"include_usage": true}));
     req
-}
-
-/// The assistant prefix the model continues from.
-pub fn prefix(format: PrefixFormat, reasoning: &str) -> String {
-    match format {
-        PrefixFormat::ThinkTags => format!("<think>\n{reasoning}\n</think>\n\n"),
-        PrefixFormat::CloseOnly => format!("{reasoning}\n</think>\n\n"),
-    }
 }
 
 /// The continuation body: the client's request plus a trailing assistant

@@ -4,8 +4,7 @@ use std::path::Path;
 use config::{Environment, File, FileFormat};
 use serde::Deserialize;
 
-use super::{BackendConfig, ConfigIssue, PolicyConfig, ServerConfig, TenantConfig};
-use crate::error::ProxyError;
+use super::{BackendConfig, ConfigError, ConfigIssue, PolicyConfig, ServerConfig, TenantConfig};
 
 /// The whole config file, after environment overrides.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -23,22 +22,19 @@ pub struct Config {
 
 impl Config {
     /// Reads `path` (TOML) and applies `SELFBRAKE__SECTION__KEY` overrides.
-    pub fn load(path: &Path) -> Result<Self, ProxyError> {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ProxyError::Config(vec![ConfigIssue::new(
-                path.display().to_string(),
-                format!("cannot read: {e}"),
-            )])
+            ConfigError::at(path.display().to_string(), format!("cannot read: {e}"))
         })?;
         Self::build(&text, true)
     }
 
     /// Parses TOML text without environment overrides.
-    pub fn from_toml_str(text: &str) -> Result<Self, ProxyError> {
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         Self::build(text, false)
     }
 
-    fn build(text: &str, env: bool) -> Result<Self, ProxyError> {
+    fn build(text: &str, env: bool) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from_str(text, FileFormat::Toml));
@@ -53,7 +49,7 @@ impl Config {
         let parsed = builder
             .build()
             .and_then(|c| c.try_deserialize::<Config>())
-            .map_err(|e| ProxyError::Config(vec![ConfigIssue::from_config_error(&e)]))?;
+            .map_err(|e| ConfigError(vec![ConfigIssue::from_config_error(&e)]))?;
         Ok(parsed.with_default_policy())
     }
 

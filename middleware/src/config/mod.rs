@@ -16,14 +16,17 @@
 //! "#).unwrap();
 //! assert!(cfg.validate().is_empty());
 //! ```
-mod backend;
+mod error;
 mod load;
 mod policy;
 mod server;
 mod tenant;
 mod validate;
 
-pub use backend::{BackendConfig, MistralrsBackendConfig, OpenAiBackendConfig};
+pub use error::ConfigError;
+pub use selfbrake_adapters::mistralrs::MistralrsConfig;
+pub use selfbrake_adapters::openai::OpenAiConfig;
+pub use selfbrake_adapters::BackendConfig;
 pub use load::Config;
 pub use policy::{OnBrake, PolicyConfig, DEFAULT_POLICY_TOML};
 pub use server::{ReasoningField, ServerConfig};

@@ -93,13 +93,21 @@ impl Config {
                         "must start with http:// or https://",
                     ));
                 }
+                if let Some(var) = &b.api_key_env {
+                    if std::env::var(var).map_or(true, |v| v.is_empty()) {
+                        issues.push(ConfigIssue::new(
+                            format!("backends.{name}.api_key_env"),
+                            format!("`{var}` is not set in the environment"),
+                        ));
+                    }
+                }
                 for (key, value) in [
-                    ("connect_timeout_ms", b.connect_timeout_ms),
-                    ("first_byte_timeout_ms", b.first_byte_timeout_ms),
-                    ("idle_timeout_ms", b.idle_timeout_ms),
-                    ("max_stream_ms", b.max_stream_ms),
+                    ("connect_timeout_ms", b.connect_timeout),
+                    ("first_byte_timeout_ms", b.first_byte_timeout),
+                    ("idle_timeout_ms", b.idle_timeout),
+                    ("max_stream_ms", b.max_stream),
                 ] {
-                    if value == 0 {
+                    if value.is_zero() {
                         issues.push(ConfigIssue::new(
                             format!("backends.{name}.{key}"),
                             "must be at least 1",

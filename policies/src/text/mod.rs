@@ -3,8 +3,10 @@ pub mod answer;
 pub mod markers;
 pub mod normalize;
 pub mod scanner;
+mod statement;
 
 pub use answer::{AnswerExtractor, Candidate, Strength};
 pub use markers::{MarkerHit, MarkerMatcher, MARKERS};
 pub use normalize::{normalize, same_answer};
 pub use scanner::{Event, Scanner};
+pub use statement::answer_statement;

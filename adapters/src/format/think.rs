@@ -17,8 +17,8 @@
 //!   `reasoning_content`) it has a parser, and an assumed-open block that
 //!   has produced nothing yet is dropped (content is the answer).
 
-const OPEN: &str = "<think>";
-const CLOSE: &str = "</think>";
+use super::{CLOSE_THINK as CLOSE, OPEN_THINK as OPEN};
+
 
 /// A classified piece of content.
 #[derive(Debug, Clone, PartialEq, Eq)]
