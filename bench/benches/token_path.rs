@@ -55,11 +55,11 @@ fn full_path(chunks: &[String], rules: &[RuleSpec]) -> usize {
     let mut mon = Monitor::new(rules).expect("monitor");
     let mut enc = SseEncoder::new(ReasoningField::ReasoningContent, Some("mock-model"));
     let mut out = enc
-        .encode(SessionEvent::Meta {
+        .encode(SessionEvent::Delta(BackendEvent::Meta {
             id: "chatcmpl-bench".into(),
             model: "mock-model".into(),
             created: 1_700_000_000,
-        })
+        }))
         .len();
     for c in chunks {
         for ev in dec.feed(c.as_bytes()).expect("sse") {
@@ -69,7 +69,7 @@ fn full_path(chunks: &[String], rules: &[RuleSpec]) -> usize {
             if matches!(mon.observe(&text), Verdict::Brake(_)) {
                 mon = Monitor::new(rules).expect("monitor");
             }
-            out += enc.encode(SessionEvent::Reasoning(text)).len();
+            out += enc.encode(SessionEvent::Delta(BackendEvent::Reasoning(text))).len();
         }
     }
     out
@@ -128,7 +128,7 @@ fn bench(c: &mut Criterion) {
             let mut enc = SseEncoder::new(ReasoningField::ReasoningContent, Some("mock-model"));
             tokens
                 .iter()
-                .map(|t| enc.encode(SessionEvent::Reasoning(t.clone())).len())
+                .map(|t| enc.encode(SessionEvent::Delta(BackendEvent::Reasoning(t.clone()))).len())
                 .sum::<usize>()
         })
     });

@@ -13,13 +13,13 @@ pub mod error;
 pub mod gateway;
 pub mod limits;
 pub mod metrics;
+pub mod pipeline;
 pub mod reload;
 pub mod rewrite;
 pub mod server;
 pub mod session;
-pub mod tenant;
 
 pub use brake::BrakeLayer;
 pub use error::ProxyError;
 pub use gateway::Gateway;
-pub use server::{router, AppState};
+pub use server::{admin_router, router, AppState};

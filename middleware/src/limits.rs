@@ -13,7 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ProxyError;
-use crate::tenant::Tenant;
+use crate::gateway::Tenant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Settings {
@@ -42,8 +42,8 @@ impl Limits {
     /// Admits a request of `tenant`, or says when to retry.
     pub fn admit(&self, tenant: &Tenant) -> Result<Admission, ProxyError> {
         let settings = Settings {
-            concurrent: tenant.max_concurrent_requests,
-            per_minute: tenant.requests_per_minute,
+            concurrent: tenant.config.max_concurrent_requests,
+            per_minute: tenant.config.requests_per_minute,
         };
         if settings.concurrent.is_none() && settings.per_minute.is_none() {
             return Ok(Admission { _permit: None });

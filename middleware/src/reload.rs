@@ -1,20 +1,32 @@
-//! Hot reload: on a change of the config file, and on SIGHUP, the new config
-//! is parsed, validated and built, then swapped in atomically. An invalid
-//! config is logged and counted, and the old one keeps serving.
+//! Hot reload: on any change in the config file's directory, and on SIGHUP,
+//! the config is read again; when its content changed it is parsed,
+//! validated and built (on a blocking thread: an embedded engine loads for
+//! seconds), then swapped in atomically. An invalid config is logged and
+//! counted, and the old one keeps serving.
+//!
+//! The whole directory is watched and every event re-reads the file,
+//! because config managers do not write the file in place: editors replace
+//! it, and a Kubernetes ConfigMap volume swaps a `..data` symlink, an event
+//! that names no file of ours.
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::config::Config;
-use crate::error::ProxyError;
-use crate::gateway::Gateway;
-use crate::metrics::ResultLabels;
-use crate::server::AppState;
+use crate::config::{Config, ConfigError};
+use crate::gateway::{Gateway, SharedGateway};
+use crate::metrics::{Metrics, ResultLabels};
 
-/// Loads `path` and, if valid, makes it serve new requests.
-pub fn reload(state: &AppState, path: &Path, listen: &str) -> Result<(), ProxyError> {
+/// Loads `path` and, if valid, makes it serve new requests. Blocking (it
+/// may load an embedded engine).
+pub fn reload(
+    gateways: &SharedGateway,
+    metrics: &Metrics,
+    path: &Path,
+    listen: &str,
+) -> Result<(), ConfigError> {
     let result = Config::load(path).and_then(|config| {
         if config.server.listen != listen {
             tracing::warn!(old = listen, new = %config.server.listen, "server.listen changes only on restart");
@@ -24,10 +36,10 @@ pub fn reload(state: &AppState, path: &Path, listen: &str) -> Result<(), ProxyEr
     let label = ResultLabels {
         result: if result.is_ok() { "ok" } else { "error" }.into(),
     };
-    state.metrics.reloads.get_or_create(&label).inc();
+    metrics.reloads.get_or_create(&label).inc();
     match result {
         Ok(gateway) => {
-            state.replace(gateway);
+            gateways.replace(gateway);
             tracing::info!(config = %path.display(), "config reloaded");
             Ok(())
         }
@@ -38,28 +50,27 @@ pub fn reload(state: &AppState, path: &Path, listen: &str) -> Result<(), ProxyEr
     }
 }
 
-/// Watches `path` and SIGHUP for the life of the process. Returns the watcher,
-/// which must be kept alive.
+/// The content hash of `path`, or `None` while it cannot be read (a swap
+/// in progress).
+fn content_hash(path: &Path) -> Option<[u8; 32]> {
+    std::fs::read(path).ok().map(|bytes| Sha256::digest(&bytes).into())
+}
+
+/// Watches `path`'s directory and SIGHUP for the life of the process.
+/// Returns the watcher, which must be kept alive.
 pub fn spawn(
-    state: AppState,
+    gateways: SharedGateway,
+    metrics: Metrics,
     path: PathBuf,
     listen: String,
 ) -> notify::Result<notify::RecommendedWatcher> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let file_name = path.file_name().map(|n| n.to_owned());
+    let (tx, mut rx) = mpsc::unbounded_channel::<Trigger>();
     let watch_tx = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            let ours = event
-                .paths
-                .iter()
-                .any(|p| p.file_name() == file_name.as_deref());
-            if ours && (event.kind.is_modify() || event.kind.is_create()) {
-                let _ = watch_tx.send(());
-            }
+        if event.is_ok() {
+            let _ = watch_tx.send(Trigger::Changed);
         }
     })?;
-    // Watch the directory: editors and config managers replace the file rather than write it.
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -69,19 +80,41 @@ pub fn spawn(
         if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {
             while hup.recv().await.is_some() {
-                if tx.send(()).is_err() {
+                if tx.send(Trigger::Hangup).is_err() {
                     break;
                 }
             }
         }
     });
     tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            // Let a burst of writes settle, then reload once.
+        let mut loaded = content_hash(&path);
+        while let Some(first) = rx.recv().await {
+            // Let a burst of writes settle, then look once.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            while rx.try_recv().is_ok() {}
-            let _ = reload(&state, &path, &listen);
+            let mut forced = first == Trigger::Hangup;
+            while let Ok(more) = rx.try_recv() {
+                forced |= more == Trigger::Hangup;
+            }
+            let now = content_hash(&path);
+            if now.is_none() || (now == loaded && !forced) {
+                continue;
+            }
+            loaded = now;
+            let (gateways, metrics, path, listen) =
+                (gateways.clone(), metrics.clone(), path.clone(), listen.clone());
+            let _ = tokio::task::spawn_blocking(move || {
+                reload(&gateways, &metrics, &path, &listen)
+            })
+            .await;
         }
     });
     Ok(watcher)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// Something in the directory changed.
+    Changed,
+    /// SIGHUP: reload even if the file looks the same.
+    Hangup,
 }

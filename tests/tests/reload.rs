@@ -82,7 +82,7 @@ async fn reload_under_load_drops_nothing() {
     let config = Config::load(&path).unwrap();
     let state = AppState::new(Gateway::build(&config).unwrap());
     let _watcher =
-        selfbrake::reload::spawn(state.clone(), path.clone(), config.server.listen.clone())
+        selfbrake::reload::spawn(state.gateways.clone(), state.metrics.clone(), path.clone(), config.server.listen.clone())
             .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(

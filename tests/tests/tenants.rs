@@ -4,7 +4,7 @@ mod common;
 use std::time::Duration;
 
 use common::{assemble, client, read_sse, request, Proxy};
-use selfbrake::tenant::hash_key;
+use selfbrake::gateway::hash_key;
 use selfbrake_tests::{MockConfig, MockUpstream, Script};
 use serde_json::Value;
 

@@ -2,17 +2,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use selfbrake::config::Config;
-use selfbrake::ProxyError;
 
 /// `selfbrake check-config FILE`: one line per problem, with the key path.
 pub fn run(file: &Path) -> ExitCode {
     let issues = match Config::load(file) {
         Ok(config) => config.validate(),
-        Err(ProxyError::Config(issues)) => issues,
-        Err(other) => {
-            eprintln!("{}: {other}", file.display());
-            return ExitCode::FAILURE;
-        }
+        Err(error) => error.0,
     };
     if issues.is_empty() {
         println!("{}: ok", file.display());

@@ -50,7 +50,9 @@ enum Command {
     /// Validate a config file as the server would; exit 1 on any error.
     CheckConfig { file: PathBuf },
     /// Print the `sha256:<hex>` form of an API key, for `tenants.*.api_keys`.
-    HashKey { key: String },
+    /// Without KEY the key is read from standard input (one line), which
+    /// keeps it out of shell history and `ps`: `selfbrake hash-key < key.txt`.
+    HashKey { key: Option<String> },
 }
 
 pub fn main() -> ExitCode {
@@ -75,10 +77,7 @@ pub fn main() -> ExitCode {
             per_trace,
         }),
         Command::CheckConfig { file } => return check::run(&file),
-        Command::HashKey { key } => {
-            println!("{}", selfbrake::tenant::hash_key(&key));
-            Ok(())
-        }
+        Command::HashKey { key } => hash_key(key),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,4 +86,19 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `selfbrake hash-key [KEY]`
+fn hash_key(key: Option<String>) -> anyhow::Result<()> {
+    let key = match key {
+        Some(key) => key,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    anyhow::ensure!(!key.is_empty(), "no key given (pass KEY, or one line on standard input)");
+    println!("{}", selfbrake::gateway::hash_key(&key));
+    Ok(())
 }

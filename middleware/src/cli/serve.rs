@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use selfbrake::config::Config;
-use selfbrake::{router, AppState, Gateway};
+use selfbrake::server::ClientLimits;
+use selfbrake::{admin_router, router, AppState, Gateway};
 use tracing_subscriber::EnvFilter;
 
 /// `selfbrake serve`
@@ -25,37 +25,35 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         let shown = path.as_ref().map_or_else(|| "(built in: embedded engine)".to_string(), |p| p.display().to_string());
         tracing::info!(listen = %listener.local_addr()?, config = %shown, "selfbrake serving");
         let state = AppState::new(gateway);
-        let _watcher = path
-            .as_ref()
-            .map(|p| selfbrake::reload::spawn(state.clone(), p.clone(), config.server.listen.clone()))
-            .transpose()
-            .context("watching the config file")?;
-        let app = router(state);
-        let grace = std::time::Duration::from_millis(config.server.shutdown_grace_ms);
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        // Each SSE write must leave at once: without TCP_NODELAY, Nagle holds
-        // a small write until the client ACKs the previous one (up to its
-        // 40 ms delayed ACK).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set on a client connection");
-            }
-        });
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping_tx.send(());
-        });
-        let deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
+        let _watcher = match &path {
+            Some(p) => Some(
+                selfbrake::reload::spawn(state.gateways.clone(), state.metrics.clone(), p.clone(), config.server.listen.clone())
+                    .context("watching the config file")?,
+            ),
+            None => {
+                // SIGHUP's default action ends the process; with nothing to reload, say so instead.
+                ignore_hangup();
+                None
             }
         };
-        tokio::select! {
-            result = server => result?,
-            () = deadline => tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; closing the remaining streams"),
+        if !config.server.admin_listen.is_empty() {
+            let admin = tokio::net::TcpListener::bind(&config.server.admin_listen)
+                .await
+                .with_context(|| format!("binding server.admin_listen {}", config.server.admin_listen))?;
+            tracing::info!(admin_listen = %admin.local_addr()?, "metrics on the admin listener");
+            let admin_app = admin_router(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(admin, admin_app).await {
+                    tracing::error!(error = %e, "admin listener stopped");
+                }
+            });
         }
+        if gateway_is_anonymous(&state) {
+            tracing::warn!("requests without an API key are served (no [tenants], or an anonymous tenant)");
+        }
+        let app = router(state);
+        let limits = ClientLimits::from(&config.server);
+        selfbrake::server::serve(listener, app, limits, shutdown_signal()).await?;
         Ok(())
     })
 }
@@ -64,11 +62,11 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
 /// the shipped `default` policy, `127.0.0.1:8787`.
 #[cfg(feature = "embedded")]
 fn default_config() -> anyhow::Result<Config> {
-    use selfbrake::config::{BackendConfig, MistralrsBackendConfig};
+    use selfbrake::config::{BackendConfig, MistralrsConfig};
 
     let model = default_model()?;
     let mut config = Config::from_toml_str("")?;
-    let mut backend = MistralrsBackendConfig::new(model.display().to_string());
+    let mut backend = MistralrsConfig::new(model.clone());
     // Models without a reasoning format (the default SmolLM2) reason inside
     // an opened think block; `SELFBRAKE_THINK_PREFILL=0` turns that off.
     backend.think_prefill = std::env::var("SELFBRAKE_THINK_PREFILL").map_or(true, |v| v != "0");
@@ -107,6 +105,24 @@ fn default_model() -> anyhow::Result<PathBuf> {
          (`scripts/get-model.sh` downloads SmolLM2-135M-Instruct, 98 MB, into models/), \
          or pass --config FILE to use an inference server (see examples/vllm.toml)",
     )
+}
+
+fn gateway_is_anonymous(state: &AppState) -> bool {
+    state.gateway().tenants.any_anonymous()
+}
+
+/// Logs SIGHUP instead of dying of it when there is no config file to reload.
+fn ignore_hangup() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP ignored: serving without a config file, nothing to reload");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot handle SIGHUP"),
+    }
 }
 
 async fn shutdown_signal() {

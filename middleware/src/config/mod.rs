@@ -30,5 +30,5 @@ pub use selfbrake_adapters::BackendConfig;
 pub use load::Config;
 pub use policy::{OnBrake, PolicyConfig, DEFAULT_POLICY_TOML};
 pub use server::{ReasoningField, ServerConfig};
-pub use tenant::TenantConfig;
+pub use tenant::{TenantConfig, DEFAULT_FORBIDDEN_FIELDS};
 pub use validate::ConfigIssue;

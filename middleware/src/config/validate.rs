@@ -73,6 +73,7 @@ impl Config {
                 ),
             ));
         }
+        self.validate_exposure(&mut issues);
         if self.server.max_header_bytes == 0 {
             issues.push(ConfigIssue::new(
                 "server.max_header_bytes",
@@ -149,7 +150,7 @@ impl Config {
                 "several backends and no tenants: add a tenant, or name one backend `default`",
             ));
         }
-        let mut seen_keys: HashMap<&str, &str> = HashMap::new();
+        let mut seen_keys: HashMap<[u8; 32], &str> = HashMap::new();
         let mut anonymous = Vec::new();
         for (name, tenant) in &self.tenants {
             if !self.backends.contains_key(&tenant.backend) {
@@ -174,16 +175,17 @@ impl Config {
             }
             for (i, key) in tenant.api_keys.iter().enumerate() {
                 let path = format!("tenants.{name}.api_keys[{i}]");
-                match key.strip_prefix("sha256:") {
-                    Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                        if let Some(other) = seen_keys.insert(key.as_str(), name.as_str()) {
+                match crate::gateway::stored_digest(key) {
+                    Some(digest) => {
+                        // Compared as digests: `sha256:AB…` and `sha256:ab…` are one key.
+                        if let Some(other) = seen_keys.insert(digest, name.as_str()) {
                             issues.push(ConfigIssue::new(
                                 path,
                                 format!("the same key is also given to tenant `{other}`"),
                             ));
                         }
                     }
-                    _ => issues.push(ConfigIssue::new(
+                    None => issues.push(ConfigIssue::new(
                         path,
                         "must be `sha256:<64 hex digits>` (see `selfbrake hash-key KEY`)",
                     )),
@@ -218,6 +220,45 @@ impl Config {
                     "only one tenant may be anonymous, found {}",
                     anonymous.join(", ")
                 ),
+            ));
+        }
+    }
+
+    /// Anonymous access on an address others can reach must be asked for.
+    fn validate_exposure(&self, issues: &mut Vec<ConfigIssue>) {
+        let anonymous = self.tenants.is_empty() || self.tenants.values().any(|t| t.anonymous);
+        let loopback = self
+            .server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_or(true, |a| a.ip().is_loopback());
+        if anonymous && !loopback && !self.server.allow_anonymous {
+            issues.push(ConfigIssue::new(
+                "server.allow_anonymous",
+                format!(
+                    "`{}` is not a loopback address and requests without a key would be served \
+                     (no [tenants], or an anonymous tenant): add tenants with api_keys, or set \
+                     server.allow_anonymous = true",
+                    self.server.listen
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("header_read_timeout_ms", self.server.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.server.body_read_timeout_ms),
+            ("client_stall_ms", self.server.client_stall_ms),
+            ("max_request_ms", self.server.max_request_ms),
+            ("max_concurrent_streams", self.server.max_concurrent_streams as u64),
+        ] {
+            if value == 0 {
+                issues.push(ConfigIssue::new(format!("server.{key}"), "must be at least 1"));
+            }
+        }
+        let admin = &self.server.admin_listen;
+        if !admin.is_empty() && admin.parse::<std::net::SocketAddr>().is_err() {
+            issues.push(ConfigIssue::new(
+                "server.admin_listen",
+                format!("`{admin}` is not an address like 127.0.0.1:9787 (or empty for none)"),
             ));
         }
     }

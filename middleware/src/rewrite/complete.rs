@@ -4,6 +4,8 @@ use super::encoder::{merge_tool_call, usage_json};
 use super::identity::{fallback_id, now_secs};
 use crate::config::ReasoningField;
 use crate::error::ProxyError;
+use selfbrake_adapters::BackendEvent;
+
 use crate::session::{SessionEvent, Summary};
 
 /// Builds the non-stream response from the same session events the stream gets.
@@ -38,17 +40,17 @@ impl CompletionBuilder {
     /// Takes one event; a failure ends the response with an error.
     pub fn push(&mut self, event: SessionEvent) -> Result<(), ProxyError> {
         match event {
-            SessionEvent::Meta { id, model, created } => {
+            SessionEvent::Delta(BackendEvent::Meta { id, model, created }) => {
                 if self.id.is_none() {
                     self.id = Some(id);
                     self.model = model;
                     self.created = created;
                 }
             }
-            SessionEvent::Reasoning(text) => self.reasoning.push_str(&text),
-            SessionEvent::Content(text) => self.content.push_str(&text),
-            SessionEvent::ToolCall(call) => merge_tool_call(&mut self.tool_calls, call),
-            SessionEvent::Extra(fields) => {
+            SessionEvent::Delta(BackendEvent::Reasoning(text)) => self.reasoning.push_str(&text),
+            SessionEvent::Delta(BackendEvent::Content(text)) => self.content.push_str(&text),
+            SessionEvent::Delta(BackendEvent::ToolCall(call)) => merge_tool_call(&mut self.tool_calls, call),
+            SessionEvent::Delta(BackendEvent::Extra(fields)) => {
                 for (key, value) in fields {
                     match (self.extra.get_mut(&key), value) {
                         (Some(Value::String(existing)), Value::String(more)) => {
@@ -60,6 +62,8 @@ impl CompletionBuilder {
                     }
                 }
             }
+            // Folded into `End` by the session; never sent on their own.
+            SessionEvent::Delta(BackendEvent::Finish(_) | BackendEvent::Usage(_)) => {}
             SessionEvent::End(summary) => self.summary = Some(summary),
             SessionEvent::Failed(error) => return Err(error),
         }

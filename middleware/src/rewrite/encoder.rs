@@ -5,6 +5,8 @@ use serde_json::{json, Map, Value};
 
 use super::identity::{fallback_id, now_secs};
 use crate::config::ReasoningField;
+use selfbrake_adapters::BackendEvent;
+
 use crate::session::{SessionEvent, Summary};
 
 /// Turns session events into the client's SSE stream: one completion, one id.
@@ -40,7 +42,7 @@ impl SseEncoder {
     /// The bytes the client gets for `event`.
     pub fn encode(&mut self, event: SessionEvent) -> Bytes {
         let mut out = String::new();
-        if let SessionEvent::Meta { id, model, created } = &event {
+        if let SessionEvent::Delta(BackendEvent::Meta { id, model, created }) = &event {
             if self.head.is_none() {
                 self.open(&mut out, id, model, *created);
             }
@@ -53,8 +55,8 @@ impl SseEncoder {
             self.open(&mut out, &id, &model, created);
         }
         match event {
-            SessionEvent::Meta { .. } => {}
-            SessionEvent::Reasoning(text) => {
+            SessionEvent::Delta(BackendEvent::Meta { .. }) => {}
+            SessionEvent::Delta(BackendEvent::Reasoning(text)) => {
                 let keys: &[&str] = match self.reasoning_field {
                     ReasoningField::ReasoningContent => &["reasoning_content"],
                     ReasoningField::Reasoning => &["reasoning"],
@@ -62,11 +64,13 @@ impl SseEncoder {
                 };
                 self.text_delta(&mut out, keys, &text);
             }
-            SessionEvent::Content(text) => self.text_delta(&mut out, &["content"], &text),
-            SessionEvent::ToolCall(call) => {
+            SessionEvent::Delta(BackendEvent::Content(text)) => self.text_delta(&mut out, &["content"], &text),
+            SessionEvent::Delta(BackendEvent::ToolCall(call)) => {
                 self.raw_delta(&mut out, format_args!("{{\"tool_calls\":[{call}]}}"));
             }
-            SessionEvent::Extra(fields) => self.raw_delta(&mut out, Value::Object(fields)),
+            SessionEvent::Delta(BackendEvent::Extra(fields)) => self.raw_delta(&mut out, Value::Object(fields)),
+            // Folded into `End` by the session; never sent on their own.
+            SessionEvent::Delta(BackendEvent::Finish(_) | BackendEvent::Usage(_)) => {}
             SessionEvent::End(summary) => self.end(&mut out, &summary),
             SessionEvent::Failed(error) => {
                 tracing::warn!(error = %error, "stream failed after the response started");

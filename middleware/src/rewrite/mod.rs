@@ -3,7 +3,9 @@ mod complete;
 mod encoder;
 mod identity;
 mod request;
+mod tenant;
 
 pub use complete::CompletionBuilder;
 pub use encoder::SseEncoder;
 pub use request::ChatRequest;
+pub use tenant::apply_tenant_rules;

@@ -1,123 +1,93 @@
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
+use std::time::Duration;
+
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::Extension;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use selfbrake_policies::RuleSpec;
 
-use super::body::read_limited;
 use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
-use super::AppState;
-use crate::config::PolicyConfig;
+use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
 use crate::metrics::BackendLabels;
-use crate::rewrite::{ChatRequest, CompletionBuilder, SseEncoder};
+use crate::pipeline::{read_body, RequestContext};
+use crate::rewrite::{apply_tenant_rules, ChatRequest, CompletionBuilder, SseEncoder};
 use crate::session::{self, SessionContext, SessionEvent};
 
-/// Header a request uses to pick one of its tenant's allowed policies.
-pub const POLICY_HEADER: &str = "x-selfbrake-policy";
-
-/// `POST /v1/chat/completions`
+/// `POST /v1/chat/completions`: the braked route.
 pub async fn chat_completions(
     State(state): State<AppState>,
+    ctx: RequestContext,
+    watch: Option<Extension<ConnectionWatch>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut tags = RequestTags {
-        tenant: "unknown".into(),
-        policy: "unknown".into(),
+    let tags = RequestTags {
+        tenant: ctx.tenant.name.clone(),
+        policy: ctx.policy.name.clone(),
     };
-    match handle(&state, &mut tags, headers, body).await {
+    let max = Duration::from_millis(ctx.gateway.server.max_request_ms);
+    let watch = watch.map(|Extension(w)| w.request(max));
+    match serve(&state, ctx, &headers, body, &tags, watch).await {
         Ok(response) => response,
         Err(error) => {
-            state
-                .metrics
-                .request(&tags.tenant, &tags.policy, "rejected");
+            state.metrics.request(&tags.tenant, &tags.policy, "rejected");
             error.into_response()
         }
     }
 }
 
-async fn handle(
+/// Body → request → session → response. Errors before the session's first
+/// event become an HTTP status; later ones end the response (see `Observed`).
+async fn serve(
     state: &AppState,
-    tags: &mut RequestTags,
-    headers: HeaderMap,
+    ctx: RequestContext,
+    headers: &HeaderMap,
     body: Body,
+    tags: &RequestTags,
+    watch: Option<RequestWatch>,
 ) -> Result<Response, ProxyError> {
-    let setup_started = Instant::now();
-    let gateway = state.gateway();
-    let header_str = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    let tenant = gateway
-        .tenants
-        .resolve(header_str(header::AUTHORIZATION.as_str()))?;
-    tags.tenant = tenant.name.clone();
-    let (policy_name, mut policy) = gateway.policy(tenant, header_str(POLICY_HEADER))?;
-    tags.policy = policy_name.clone();
-    let admission = state.limits.admit(tenant)?;
-    if let Some(length) =
-        header_str(header::CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<usize>().ok())
-    {
-        if length > gateway.server.max_body_bytes {
-            return Err(ProxyError::BodyTooLarge {
-                limit: gateway.server.max_body_bytes,
-            });
-        }
-    }
-    let bytes = read_limited(body, gateway.server.max_body_bytes).await?;
+    let server = &ctx.gateway.server;
+    let read_timeout = Duration::from_millis(server.body_read_timeout_ms);
+    let bytes = tokio::time::timeout(read_timeout, read_body(headers, body, server.max_body_bytes))
+        .await
+        .map_err(|_| ProxyError::RequestTimeout)??;
     let mut request = ChatRequest::parse(&bytes)?;
-    if let Some(prompt) = &policy.system_prompt {
+    apply_tenant_rules(&mut request.body, &ctx.tenant.config)?;
+    if let Some(prompt) = &ctx.policy.config.system_prompt {
         request.inject_system_prompt(prompt);
     }
-    if let Some(max) = tenant.max_reasoning_tokens {
-        policy = with_ceiling(&policy, max);
-    }
-    let backend = gateway.backend(tenant)?;
-    let reasoning_field = gateway.server.reasoning_field;
+    let reasoning_field = server.reasoning_field;
     let model = request.model().map(str::to_string);
-    tracing::debug!(tenant = %tenant.name, policy = %policy_name, stream = request.stream, "chat request");
-    let ctx = SessionContext {
-        backend,
-        policy_name,
-        policy,
+    tracing::debug!(tenant = %ctx.tenant.name, policy = %ctx.policy.name, stream = request.stream, "chat request");
+    let setup = ctx.received.elapsed();
+    let upstream_started = std::time::Instant::now();
+    let events = session::start(SessionContext {
+        backend: ctx.tenant.backend.clone(),
+        policy: ctx.policy.clone(),
         request: request.body,
-    };
-    let setup = setup_started.elapsed();
-    let upstream_started = Instant::now();
-    let events = session::start(ctx).await?;
+    })
+    .await?;
     state
         .metrics
         .upstream_first_byte
         .get_or_create(&BackendLabels {
-            backend: tenant.backend.clone(),
+            backend: ctx.tenant.backend_name.clone(),
         })
         .observe(upstream_started.elapsed().as_secs_f64());
-    let tags = std::mem::replace(
-        tags,
-        RequestTags {
-            tenant: String::new(),
-            policy: String::new(),
-        },
-    );
+    let tags = RequestTags {
+        tenant: tags.tenant.clone(),
+        policy: tags.policy.clone(),
+    };
+    let metrics = state.metrics.clone();
     if request.stream {
         let mut encoder = SseEncoder::new(reasoning_field, model.as_deref());
         let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));
-        let body = Observed::new(
-            events,
-            encode,
-            state.metrics.clone(),
-            tags,
-            admission,
-            setup,
-        );
+        let body = Observed::new(events, encode, metrics, tags, ctx.admission, setup, watch);
         return Ok((
             StatusCode::OK,
             [
@@ -133,10 +103,11 @@ async fn handle(
     let events = Observed::new(
         events,
         |e: SessionEvent| e,
-        state.metrics.clone(),
+        metrics,
         tags,
-        admission,
+        ctx.admission,
         setup,
+        watch,
     );
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
@@ -149,14 +120,4 @@ async fn handle(
         Ok(completion) => axum::Json(completion).into_response(),
         Err(error) => error.into_response(),
     })
-}
-
-/// The policy plus the tenant's reasoning ceiling, which no policy or request lifts.
-fn with_ceiling(policy: &PolicyConfig, max: u64) -> Arc<PolicyConfig> {
-    let mut capped = policy.clone();
-    capped.rules.push(RuleSpec::Budget {
-        max_reasoning_tokens: max,
-        min_tokens: 0,
-    });
-    Arc::new(capped)
 }

@@ -1,12 +1,15 @@
 //! The HTTP surface: routes, handlers, and the shared state they read.
-mod body;
 mod chat;
 mod coalesce;
+mod listen;
 mod models;
 mod observe;
 mod router;
 mod state;
+mod watch;
 
 pub use chat::chat_completions;
-pub use router::router;
+pub use router::{admin_router, router};
+pub use listen::{serve, ClientLimits};
 pub use state::AppState;
+pub use watch::{ConnectionWatch, Expired, RequestWatch};

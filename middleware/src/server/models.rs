@@ -1,25 +1,14 @@
-use axum::extract::State;
-use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use crate::error::ProxyError;
+use crate::pipeline::RequestContext;
 
-/// `GET /v1/models`: what the caller's backend serves.
-pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let gateway = state.gateway();
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let result = async {
-        let tenant = gateway.tenants.resolve(auth)?;
-        let backend = gateway.backend(tenant)?;
-        Ok::<_, ProxyError>(backend.models().await?)
-    }
-    .await;
-    match result {
+/// `GET /v1/models`: what the caller's backend serves. Authenticated and
+/// admitted like any request of the tenant.
+pub async fn list_models(ctx: RequestContext) -> Response {
+    match ctx.tenant.models.get().await {
         Ok(models) => axum::Json(models).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => ProxyError::from(e).into_response(),
     }
 }
 

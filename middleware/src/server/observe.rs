@@ -6,7 +6,8 @@ use futures::Stream;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use crate::limits::Admission;
+use super::RequestWatch;
+use crate::pipeline::Admitted;
 use crate::metrics::{BrakeLabels, Metrics, TenantLabels};
 use crate::session::SessionEvent;
 
@@ -31,7 +32,8 @@ pin_project! {
         span: Span,
         busy: Duration,
         outcome: Option<&'static str>,
-        _admission: Admission,
+        watch: Option<RequestWatch>,
+        _admission: Admitted,
     }
 
     impl<S, F> PinnedDrop for Observed<S, F> {
@@ -54,8 +56,9 @@ impl<S, F> Observed<S, F> {
         encode: F,
         metrics: Metrics,
         tags: RequestTags,
-        admission: Admission,
+        admission: Admitted,
         setup: Duration,
+        watch: Option<RequestWatch>,
     ) -> Self {
         metrics.streams_in_flight.inc();
         Self {
@@ -66,6 +69,7 @@ impl<S, F> Observed<S, F> {
             span: Span::current(),
             busy: setup,
             outcome: None,
+            watch,
             _admission: admission,
         }
     }
@@ -82,9 +86,15 @@ where
         let this = self.project();
         let _entered = this.span.enter();
         let started = Instant::now();
+        if let Some(watch) = this.watch {
+            watch.polled();
+        }
         let polled = this.inner.poll_next(cx);
         let out = match polled {
             Poll::Ready(Some(event)) => {
+                if let Some(watch) = this.watch {
+                    watch.handed();
+                }
                 if this.outcome.is_none() {
                     record(this.metrics, this.tags, this.outcome, &event);
                 }

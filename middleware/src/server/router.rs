@@ -1,60 +1,60 @@
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderName, Request};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use subtle::ConstantTimeEq;
 
 use super::chat::chat_completions;
 use super::models::{healthz, list_models};
 use super::AppState;
 use crate::error::ProxyError;
+use crate::pipeline::request_layers;
 
-/// Every response carries this header, and every log line of the request its value.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// All of selfbrake's routes. Unknown routes and methods get OpenAI error bodies.
+/// All of selfbrake's routes, behind the request pipeline's layers. Unknown
+/// routes and methods get OpenAI error bodies.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(list_models))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .fallback(|uri: axum::http::Uri| async move { ProxyError::NotFound(format!("no route for {uri}")) })
-        .method_not_allowed_fallback(|| async { ProxyError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_headers))
-        .with_state(state)
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let id = request
-                .headers()
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
-        }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .route("/metrics", get(guarded_metrics))
+        .fallback(|uri: axum::http::Uri| async move {
+            ProxyError::NotFound(format!("no route for {uri}"))
+        })
+        .method_not_allowed_fallback(|| async { ProxyError::MethodNotAllowed });
+    request_layers(routes, state)
 }
 
-/// Refuses oversized headers before any handler reads them.
-async fn limit_headers(
-    State(state): State<AppState>,
-    request: Request<Body>,
-    next: Next,
-) -> Response {
-    let limit = state.gateway().server.max_header_bytes;
-    let size: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
-    if size > limit {
-        return ProxyError::HeadersTooLarge { limit }.into_response();
+/// The admin listener's routes (`server.admin_listen`, loopback by
+/// default): `/metrics` without credentials, and `/healthz`.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// `GET /metrics` on the main listener: it lists every tenant's traffic,
+/// so it answers only with `server.metrics_token` (401 without it), and not
+/// at all (404) when no token is configured.
+async fn guarded_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let gateway = state.gateway();
+    let Some(token) = &gateway.server.metrics_token else {
+        return ProxyError::NotFound("no route for /metrics (see server.admin_listen)".into())
+            .into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let matches = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
+    if !matches {
+        return ProxyError::Unauthorized.into_response();
     }
-    next.run(request).await
+    metrics(State(state)).await.into_response()
 }
 
 /// `GET /metrics`, Prometheus text format.

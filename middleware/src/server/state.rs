@@ -1,19 +1,21 @@
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use tokio::sync::Semaphore;
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, SharedGateway};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 
-/// Shared by every handler. The gateway sits behind an `ArcSwap` so a config
-/// reload swaps it atomically while requests in flight keep their own copy;
-/// metrics and limiter state outlive reloads.
+/// Shared by every handler. The gateway is swapped atomically by a config
+/// reload while requests in flight keep their own copy; metrics and limiter
+/// state outlive reloads.
 #[derive(Clone)]
 pub struct AppState {
-    gateway: Arc<ArcSwap<Gateway>>,
+    pub gateways: SharedGateway,
     pub metrics: Metrics,
     pub limits: Limits,
+    /// `server.max_concurrent_streams` slots, fixed at start.
+    pub streams: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -23,7 +25,8 @@ impl AppState {
 
     pub fn with_metrics(gateway: Gateway, metrics: Metrics) -> Self {
         Self {
-            gateway: Arc::new(ArcSwap::from_pointee(gateway)),
+            streams: Arc::new(Semaphore::new(gateway.server.max_concurrent_streams)),
+            gateways: SharedGateway::new(gateway),
             metrics,
             limits: Limits::default(),
         }
@@ -31,11 +34,11 @@ impl AppState {
 
     /// The gateway a new request runs under.
     pub fn gateway(&self) -> Arc<Gateway> {
-        self.gateway.load_full()
+        self.gateways.current()
     }
 
     /// Makes `gateway` serve new requests; requests in flight finish under the old one.
     pub fn replace(&self, gateway: Gateway) {
-        self.gateway.store(Arc::new(gateway));
+        self.gateways.replace(gateway);
     }
 }

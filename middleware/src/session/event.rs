@@ -1,22 +1,15 @@
-use selfbrake_adapters::Usage;
+use selfbrake_adapters::{BackendEvent, Usage};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::error::ProxyError;
 
-/// What the session tells the response encoder.
+/// What the session tells the response encoders. Deltas are the backend's
+/// own events, passed on as they are; the backend's `Finish` and `Usage`
+/// never appear on their own, since the session folds them, across both
+/// upstream calls, into `End`.
 #[derive(Debug)]
 pub enum SessionEvent {
-    /// Identity of the completion, from the first upstream chunk.
-    Meta {
-        id: String,
-        model: String,
-        created: u64,
-    },
-    Reasoning(String),
-    Content(String),
-    ToolCall(Value),
-    Extra(Map<String, Value>),
+    Delta(BackendEvent),
     /// The last event of a successful session.
     End(Summary),
     /// The session failed after the response started; nothing follows.

@@ -1,9 +1,24 @@
-//! The brake session: one client request, from the first upstream byte to the
-//! last client byte. It moves Thinking → Braking → Answering → Done and emits
-//! [`SessionEvent`]s that the response encoders turn into what the client sees.
-mod drive;
+//! The brake session: one client request, from the first upstream byte to
+//! the last client byte, as a typed state machine:
+//!
+//! ```text
+//! Thinking ──brake──▶ Braking ──continuation opens──▶ Answering ──▶ Done
+//!    │                   └──no continuation / it fails──▶ Closing ──▶ Done
+//!    └──upstream ends──▶ Done
+//! ```
+//!
+//! Each state is a type with synchronous transitions (unit-tested beside
+//! it); [`machine`] drives them with the two awaits the session has: the
+//! next upstream event and the opening of the continuation. It emits
+//! [`SessionEvent`]s that the response encoders turn into what the client
+//! sees.
+mod answering;
+mod braking;
 mod event;
+mod machine;
+mod report;
+mod thinking;
 mod usage;
 
-pub use drive::{start, SessionContext};
 pub use event::{AnswerSource, BrakeReport, SessionEvent, Summary};
+pub use machine::{start, SessionContext};

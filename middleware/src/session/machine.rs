@@ -1,0 +1,143 @@
+//! The one loop that drives the session's states, with its two awaits:
+//! the next upstream event, and the opening of the continuation.
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use selfbrake_adapters::{Backend, EventStream};
+use selfbrake_policies::Monitor;
+use serde_json::{Map, Value};
+
+use super::answering::{self, Answering};
+use super::braking::Braking;
+use super::thinking::{self, Thinking};
+use super::SessionEvent;
+use crate::config::OnBrake;
+use crate::error::ProxyError;
+use crate::gateway::Policy;
+
+/// Everything one session needs.
+pub struct SessionContext {
+    pub backend: Arc<dyn Backend>,
+    pub policy: Arc<Policy>,
+    /// The upstream request body (system prompt already injected).
+    pub request: Map<String, Value>,
+}
+
+enum Phase {
+    Thinking {
+        state: Thinking,
+        upstream: EventStream,
+    },
+    /// Cut: the statement goes out next.
+    Braking(Braking),
+    /// The statement is out: open the continuation (or close without one).
+    Continuing(Braking),
+    Answering {
+        state: Answering,
+        stream: EventStream,
+    },
+    /// The last events, already decided.
+    Closing(std::vec::IntoIter<SessionEvent>),
+    Done,
+}
+
+/// Opens the upstream stream. Errors here happen before the client got a
+/// byte, so they become an HTTP status; later ones become `Failed` events.
+pub async fn start(
+    ctx: SessionContext,
+) -> Result<impl Stream<Item = SessionEvent> + Send + 'static, ProxyError> {
+    let monitor = Monitor::with_rules(&ctx.policy.rules);
+    let upstream = ctx.backend.stream(ctx.request.clone()).await?;
+    let phase = Phase::Thinking {
+        state: Thinking::new(monitor),
+        upstream,
+    };
+    Ok(futures::stream::unfold(
+        (ctx, phase),
+        |(ctx, phase)| async move {
+            let (event, next) = step(&ctx, phase).await?;
+            Some((event, (ctx, next)))
+        },
+    ))
+}
+
+/// Runs `phase` until it has an event for the client; returns it with the
+/// phase that follows.
+async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, Phase)> {
+    let policy = &ctx.policy;
+    loop {
+        phase = match phase {
+            Phase::Done => return None,
+            Phase::Thinking {
+                mut state,
+                mut upstream,
+            } => match upstream.next().await {
+                None => return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done)),
+                Some(Err(e)) => return Some((SessionEvent::Failed(e.into()), Phase::Done)),
+                Some(Ok(event)) => match state.observe(event) {
+                    thinking::Step::Quiet => Phase::Thinking { state, upstream },
+                    thinking::Step::Emit(e) => return Some((e, Phase::Thinking { state, upstream })),
+                    thinking::Step::Brake(e, brake) => {
+                        // Stop the upstream generation now: the engine frees its slot.
+                        drop(upstream);
+                        // Rule and position only: completions are never logged.
+                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        let braking = state.brake(brake, &policy.config.brake_statement);
+                        return Some((e, Phase::Braking(braking)));
+                    }
+                },
+            },
+            Phase::Braking(braking) => {
+                let statement = braking.statement_event();
+                return Some((statement, Phase::Continuing(braking)));
+            }
+            Phase::Continuing(braking) => continuation(ctx, braking).await,
+            Phase::Answering { state, mut stream } => match stream.next().await {
+                None => return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done)),
+                Some(item) => match state.observe(item) {
+                    answering::Step::Emit(state, e) => {
+                        return Some((e, Phase::Answering { state, stream }))
+                    }
+                    answering::Step::Quiet(state) => Phase::Answering { state, stream },
+                    answering::Step::Failed(e) => {
+                        return Some((SessionEvent::Failed(e.into()), Phase::Done))
+                    }
+                    answering::Step::FallBack(braking, e) => {
+                        let wrapping = ctx.backend.prefix_format().wrapping_len();
+                        let events = braking.close(OnBrake::Extract, Some(e), &policy.name, wrapping);
+                        Phase::Closing(events.into_iter())
+                    }
+                },
+            },
+            Phase::Closing(mut events) => match events.next() {
+                Some(e) => return Some((e, Phase::Closing(events))),
+                None => Phase::Done,
+            },
+        };
+    }
+}
+
+/// Asks the backend for the answer, or closes as `on_brake` says.
+async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
+    let config = &ctx.policy.config;
+    let wrapping = ctx.backend.prefix_format().wrapping_len();
+    let on_brake = Braking::plan(config.on_brake, ctx.backend.continuation_mode());
+    if on_brake != OnBrake::Continue {
+        return Phase::Closing(braking.close(on_brake, None, &ctx.policy.name, wrapping).into_iter());
+    }
+    let continuation = braking.continuation(config.answer_max_tokens);
+    match ctx
+        .backend
+        .continue_answer(ctx.request.clone(), continuation)
+        .await
+    {
+        Ok(stream) => Phase::Answering {
+            state: braking.answering(wrapping),
+            stream,
+        },
+        Err(e) => {
+            let events = braking.close(OnBrake::Continue, Some(e), &ctx.policy.name, wrapping);
+            Phase::Closing(events.into_iter())
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Thinking: the upstream streams; reasoning goes to the client as it comes
+//! and through the monitor, which may brake.
+use selfbrake_adapters::{BackendEvent, Usage};
+use selfbrake_policies::{Brake, Monitor, Verdict};
+
+use super::braking::Braking;
+use super::report::report;
+use super::usage;
+use super::{AnswerSource, SessionEvent, Summary};
+
+pub(super) struct Thinking {
+    monitor: Monitor,
+    /// Reasoning so far: what a continuation answers from.
+    reasoning: String,
+    finish: Option<String>,
+    usage: Option<Usage>,
+    answer_chunks: u64,
+    /// Content or a tool call has started: later reasoning is passed on but
+    /// no longer watched (the model has already answered).
+    answering: bool,
+}
+
+/// What one upstream event does.
+pub(super) enum Step {
+    /// Pass this on to the client.
+    Emit(SessionEvent),
+    /// Nothing for the client (finish reason, usage: kept for the end).
+    Quiet,
+    /// Pass this on, then brake.
+    Brake(SessionEvent, Brake),
+}
+
+impl Thinking {
+    pub fn new(monitor: Monitor) -> Self {
+        Thinking {
+            monitor,
+            reasoning: String::new(),
+            finish: None,
+            usage: None,
+            answer_chunks: 0,
+            answering: false,
+        }
+    }
+
+    pub fn observe(&mut self, event: BackendEvent) -> Step {
+        match event {
+            BackendEvent::Reasoning(delta) if !self.answering => {
+                self.reasoning.push_str(&delta);
+                let verdict = self.monitor.observe(&delta);
+                let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
+                match verdict {
+                    Verdict::Brake(brake) => Step::Brake(event, brake),
+                    Verdict::Continue => Step::Emit(event),
+                }
+            }
+            BackendEvent::Content(_) => {
+                self.answering = true;
+                self.answer_chunks += 1;
+                Step::Emit(SessionEvent::Delta(event))
+            }
+            BackendEvent::ToolCall(_) => {
+                self.answering = true;
+                Step::Emit(SessionEvent::Delta(event))
+            }
+            BackendEvent::Finish(reason) => {
+                self.finish = Some(reason);
+                Step::Quiet
+            }
+            BackendEvent::Usage(u) => {
+                self.usage = Some(u);
+                Step::Quiet
+            }
+            other => Step::Emit(SessionEvent::Delta(other)),
+        }
+    }
+
+    /// The upstream finished without a brake.
+    pub fn finish(self, policy: &str) -> Summary {
+        let reasoning_tokens = self.monitor.tokens();
+        let usage = usage::unbraked(self.usage, reasoning_tokens, self.answer_chunks);
+        let answer_tokens = usage.completion_tokens.saturating_sub(reasoning_tokens);
+        Summary {
+            finish_reason: self.finish.unwrap_or_else(|| "stop".into()),
+            usage,
+            report: report(policy, None, reasoning_tokens, answer_tokens, AnswerSource::Model),
+        }
+    }
+
+    /// The monitor braked: close the reasoning with `statement`.
+    pub fn brake(self, brake: Brake, statement: &str) -> Braking {
+        let answer = brake
+            .answer
+            .clone()
+            .or_else(|| self.monitor.answer().map(str::to_string));
+        Braking::new(brake, self.reasoning, statement, self.monitor.tokens(), answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use selfbrake_policies::RuleSpec;
+
+    use super::*;
+
+    fn budget(max: u64) -> Thinking {
+        let rules = [RuleSpec::Budget {
+            max_reasoning_tokens: max,
+            min_tokens: 0,
+        }];
+        Thinking::new(Monitor::new(&rules).unwrap())
+    }
+
+    #[test]
+    fn reasoning_is_passed_on_until_the_monitor_brakes() {
+        let mut t = budget(2);
+        assert!(matches!(
+            t.observe(BackendEvent::Reasoning("a".into())),
+            Step::Emit(SessionEvent::Delta(BackendEvent::Reasoning(_)))
+        ));
+        match t.observe(BackendEvent::Reasoning("b".into())) {
+            Step::Brake(SessionEvent::Delta(BackendEvent::Reasoning(r)), brake) => {
+                assert_eq!(r, "b");
+                assert_eq!(brake.rule, "budget");
+            }
+            _ => panic!("the second token reaches the budget"),
+        }
+    }
+
+    #[test]
+    fn reasoning_after_the_answer_started_is_not_watched() {
+        let mut t = budget(1);
+        t.observe(BackendEvent::Content("4".into()));
+        assert!(matches!(
+            t.observe(BackendEvent::Reasoning("more".into())),
+            Step::Emit(_)
+        ));
+    }
+
+    #[test]
+    fn finish_and_usage_are_kept_for_the_summary() {
+        let mut t = budget(100);
+        t.observe(BackendEvent::Reasoning("r".into()));
+        assert!(matches!(t.observe(BackendEvent::Finish("length".into())), Step::Quiet));
+        let upstream = Usage {
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            total_tokens: 15,
+            reasoning_tokens: None,
+        };
+        assert!(matches!(t.observe(BackendEvent::Usage(upstream)), Step::Quiet));
+        let summary = t.finish("p");
+        assert_eq!(summary.finish_reason, "length");
+        assert_eq!(summary.usage.prompt_tokens, 10);
+        assert_eq!(summary.usage.reasoning_tokens, Some(1));
+        assert_eq!(summary.report.answer_tokens, 4);
+        assert!(!summary.report.braked);
+    }
+
+    #[test]
+    fn a_brake_keeps_the_reasoning_and_the_believed_answer() {
+        let mut t = budget(3);
+        t.observe(BackendEvent::Reasoning("So x = 4.".into()));
+        t.observe(BackendEvent::Reasoning("\n\n".into()));
+        let Step::Brake(_, brake) = t.observe(BackendEvent::Reasoning("Wait".into())) else {
+            panic!("budget of 3 reached");
+        };
+        let braking = t.brake(brake, "Done.");
+        assert_eq!(braking.kept(), "So x = 4.\n\nWait\n\nDone.");
+    }
+}
