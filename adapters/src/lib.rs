@@ -17,8 +17,8 @@ pub mod openai;
 mod retry;
 
 pub use backend::{Backend, Continuation, ContinuationMode, EventStream};
-pub use format::PrefixFormat;
 pub use config::BackendConfig;
 pub use error::{AdapterError, Fault};
 pub use event::{BackendEvent, Usage};
+pub use format::PrefixFormat;
 pub use retry::Retry;

@@ -59,6 +59,7 @@ fn request(question: &str, max_tokens: u32) -> Map<String, Value> {
 #[derive(Default, Debug)]
 struct Collected {
     meta: bool,
+    created: u64,
     reasoning: String,
     content: String,
     finish: Option<String>,
@@ -69,7 +70,10 @@ async fn collect(mut stream: EventStream) -> Collected {
     let mut c = Collected::default();
     while let Some(item) = stream.next().await {
         match item.expect("no stream error") {
-            BackendEvent::Meta { .. } => c.meta = true,
+            BackendEvent::Meta { created, .. } => {
+                c.meta = true;
+                c.created = created;
+            }
             BackendEvent::Reasoning(r) => c.reasoning.push_str(&r),
             BackendEvent::Content(t) => c.content.push_str(&t),
             BackendEvent::Finish(f) => c.finish = Some(f),
@@ -106,6 +110,15 @@ async fn chat_streams_text_and_engine_usage() {
     .await;
     let generated = settled(&b).await - before;
     assert!(c.meta);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        now.abs_diff(c.created) < 60,
+        "created {} is not within a minute of now ({now})",
+        c.created
+    );
     assert!(!c.content.trim().is_empty(), "{c:?}");
     let usage = c.usage.expect("usage");
     assert!(usage.prompt_tokens > 5, "{usage:?}");

@@ -201,3 +201,26 @@ async fn a_json_answer_to_a_stream_request_is_converted() {
     assert!(events.contains(&BackendEvent::Finish("stop".into())));
     assert!(matches!(events.last(), Some(BackendEvent::Usage(_))));
 }
+
+#[tokio::test]
+async fn a_json_answer_larger_than_the_cap_is_refused_not_read() {
+    use axum::routing::post;
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(64 * 1024));
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move || {
+            let big = big.clone();
+            async move { ([("content-type", "application/json")], big) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let be = backend(base, |c| c.max_response_bytes = 4096);
+    let err = match be.stream(request()).await {
+        Err(e) => e,
+        Ok(_) => panic!("a 64 KiB body was accepted under a 4 KiB cap"),
+    };
+    assert!(matches!(err, AdapterError::Protocol(_)), "{err:?}");
+    assert!(err.to_string().contains("4096"), "{err}");
+}

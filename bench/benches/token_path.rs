@@ -69,7 +69,9 @@ fn full_path(chunks: &[String], rules: &[RuleSpec]) -> usize {
             if matches!(mon.observe(&text), Verdict::Brake(_)) {
                 mon = Monitor::new(rules).expect("monitor");
             }
-            out += enc.encode(SessionEvent::Delta(BackendEvent::Reasoning(text))).len();
+            out += enc
+                .encode(SessionEvent::Delta(BackendEvent::Reasoning(text)))
+                .len();
         }
     }
     out
@@ -128,7 +130,10 @@ fn bench(c: &mut Criterion) {
             let mut enc = SseEncoder::new(ReasoningField::ReasoningContent, Some("mock-model"));
             tokens
                 .iter()
-                .map(|t| enc.encode(SessionEvent::Delta(BackendEvent::Reasoning(t.clone()))).len())
+                .map(|t| {
+                    enc.encode(SessionEvent::Delta(BackendEvent::Reasoning(t.clone())))
+                        .len()
+                })
                 .sum::<usize>()
         })
     });

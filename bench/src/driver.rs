@@ -60,7 +60,7 @@ pub fn default_selfbrake() -> PathBuf {
 /// policy when `rules` is `None`.
 pub fn selfbrake_config(listen: &str, upstream: &str, rules: Option<&[String]>) -> String {
     let mut s = format!(
-        "[server]\nlisten = \"{listen}\"\n\n[backends.default]\nkind = \"openai\"\nbase_url = \"{upstream}\"\ncontinuation = \"continue_final_message\"\n"
+        "[server]\nlisten = \"{listen}\"\n# Several instances run side by side: metrics on an ephemeral port.\nadmin_listen = \"127.0.0.1:0\"\n\n[backends.default]\nkind = \"openai\"\nbase_url = \"{upstream}\"\ncontinuation = \"continue_final_message\"\n"
     );
     if let Some(rules) = rules {
         s.push_str("\n[policies.default]\nrules = [\n");

@@ -4,7 +4,6 @@ use selfbrake_adapters::{AdapterError, Fault};
 use serde_json::json;
 use thiserror::Error;
 
-
 /// Every failure of the proxy, classified by where the fault lies so that the
 /// HTTP status follows from the variant.
 #[derive(Debug, Error)]
@@ -139,7 +138,8 @@ impl ProxyError {
         };
         let short = match e {
             e if upstream_auth(e) => {
-                "the backend refused selfbrake's credentials (check the backend's api_key_env)".to_string()
+                "the backend refused selfbrake's credentials (check the backend's api_key_env)"
+                    .to_string()
             }
             AdapterError::Status { status, body } if e.fault() == Fault::Client => {
                 let upstream = serde_json::from_str::<serde_json::Value>(body)
@@ -193,8 +193,8 @@ impl IntoResponse for ProxyError {
             tracing::debug!(error = %self, status = status.as_u16(), "request refused");
         }
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let ProxyError::RateLimited { retry_after, .. } | ProxyError::Overloaded { retry_after } =
-            &self
+        if let ProxyError::RateLimited { retry_after, .. }
+        | ProxyError::Overloaded { retry_after } = &self
         {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             response.headers_mut().insert(
@@ -208,5 +208,11 @@ impl IntoResponse for ProxyError {
 
 /// The backend refused our own credentials: not the client's 401.
 fn upstream_auth(e: &AdapterError) -> bool {
-    matches!(e, AdapterError::Status { status: 401 | 403, .. })
+    matches!(
+        e,
+        AdapterError::Status {
+            status: 401 | 403,
+            ..
+        }
+    )
 }

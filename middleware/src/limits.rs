@@ -1,102 +1,99 @@
 //! Per-tenant limits: concurrent requests and requests per minute.
 //!
-//! Limiter state is keyed by tenant name and its settings, so a reload that
-//! keeps a tenant's limits keeps its counters, and one that changes them
-//! starts fresh.
+//! A tenant's requests in flight are counted by tenant name and survive a
+//! reload, so lowering `max_concurrent_requests` counts the requests still
+//! running under the old config: old and new slots never add up. The rate
+//! limiter is keyed by its setting, so a reload that keeps it keeps its
+//! counters and one that changes it starts fresh.
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ProxyError;
 use crate::gateway::Tenant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Settings {
-    concurrent: Option<u32>,
-    per_minute: Option<u32>,
-}
-
 struct TenantLimiter {
-    settings: Settings,
-    concurrent: Option<Arc<Semaphore>>,
-    rate: Option<DefaultDirectRateLimiter>,
+    /// Requests of the tenant in flight, whatever config admitted them.
+    in_flight: Arc<AtomicU32>,
+    /// `(per_minute, limiter)`, rebuilt when the setting changes.
+    rate: Option<(u32, Arc<DefaultDirectRateLimiter>)>,
 }
 
-/// Held for the life of a request; releases its concurrency slot on drop.
+/// Held for the life of a request; gives its concurrency slot back on drop.
 #[derive(Debug)]
 pub struct Admission {
-    _permit: Option<OwnedSemaphorePermit>,
+    counted: Option<Arc<AtomicU32>>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if let Some(count) = &self.counted {
+            count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 #[derive(Clone, Default)]
 pub struct Limits {
-    tenants: Arc<Mutex<HashMap<String, Arc<TenantLimiter>>>>,
+    tenants: Arc<Mutex<HashMap<String, TenantLimiter>>>,
 }
 
 impl Limits {
     /// Admits a request of `tenant`, or says when to retry.
     pub fn admit(&self, tenant: &Tenant) -> Result<Admission, ProxyError> {
-        let settings = Settings {
-            concurrent: tenant.config.max_concurrent_requests,
-            per_minute: tenant.config.requests_per_minute,
-        };
-        if settings.concurrent.is_none() && settings.per_minute.is_none() {
-            return Ok(Admission { _permit: None });
+        let concurrent = tenant.config.max_concurrent_requests;
+        let per_minute = tenant.config.requests_per_minute;
+        if concurrent.is_none() && per_minute.is_none() {
+            return Ok(Admission { counted: None });
         }
-        let limiter = {
+        let (in_flight, rate) = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
             let entry = tenants
                 .entry(tenant.name.clone())
-                .or_insert_with(|| Arc::new(TenantLimiter::new(settings)));
-            if entry.settings != settings {
-                *entry = Arc::new(TenantLimiter::new(settings));
+                .or_insert_with(|| TenantLimiter {
+                    in_flight: Arc::new(AtomicU32::new(0)),
+                    rate: None,
+                });
+            let wanted = per_minute.and_then(NonZeroU32::new);
+            if entry.rate.as_ref().map(|(n, _)| *n) != wanted.map(NonZeroU32::get) {
+                entry.rate =
+                    wanted.map(|n| (n.get(), Arc::new(RateLimiter::direct(Quota::per_minute(n)))));
             }
-            entry.clone()
+            (
+                entry.in_flight.clone(),
+                entry.rate.as_ref().map(|(_, r)| r.clone()),
+            )
         };
-        if let Some(rate) = &limiter.rate {
+        if let Some(rate) = rate {
             if let Err(not_until) = rate.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 return Err(ProxyError::RateLimited {
                     message: format!(
                         "rate limit of {} requests per minute reached",
-                        settings.per_minute.unwrap_or_default()
+                        per_minute.unwrap_or_default()
                     ),
                     retry_after: wait.max(Duration::from_secs(1)),
                 });
             }
         }
-        let permit = match &limiter.concurrent {
-            Some(semaphore) => Some(semaphore.clone().try_acquire_owned().map_err(|_| {
-                ProxyError::RateLimited {
-                    message: format!(
-                        "limit of {} concurrent requests reached",
-                        settings.concurrent.unwrap_or_default()
-                    ),
-                    retry_after: Duration::from_secs(1),
-                }
-            })?),
-            None => None,
+        let Some(max) = concurrent else {
+            return Ok(Admission { counted: None });
         };
-        Ok(Admission { _permit: permit })
-    }
-}
-
-impl TenantLimiter {
-    fn new(settings: Settings) -> Self {
-        Self {
-            settings,
-            concurrent: settings
-                .concurrent
-                .map(|n| Arc::new(Semaphore::new(n as usize))),
-            rate: settings
-                .per_minute
-                .and_then(NonZeroU32::new)
-                .map(|n| RateLimiter::direct(Quota::per_minute(n))),
-        }
+        in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| ProxyError::RateLimited {
+                message: format!("limit of {max} concurrent requests reached"),
+                retry_after: Duration::from_secs(1),
+            })?;
+        Ok(Admission {
+            counted: Some(in_flight),
+        })
     }
 }

@@ -53,7 +53,9 @@ pub fn reload(
 /// The content hash of `path`, or `None` while it cannot be read (a swap
 /// in progress).
 fn content_hash(path: &Path) -> Option<[u8; 32]> {
-    std::fs::read(path).ok().map(|bytes| Sha256::digest(&bytes).into())
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| Sha256::digest(&bytes).into())
 }
 
 /// Watches `path`'s directory and SIGHUP for the life of the process.
@@ -100,12 +102,15 @@ pub fn spawn(
                 continue;
             }
             loaded = now;
-            let (gateways, metrics, path, listen) =
-                (gateways.clone(), metrics.clone(), path.clone(), listen.clone());
-            let _ = tokio::task::spawn_blocking(move || {
-                reload(&gateways, &metrics, &path, &listen)
-            })
-            .await;
+            let (gateways, metrics, path, listen) = (
+                gateways.clone(),
+                metrics.clone(),
+                path.clone(),
+                listen.clone(),
+            );
+            let _ =
+                tokio::task::spawn_blocking(move || reload(&gateways, &metrics, &path, &listen))
+                    .await;
         }
     });
     Ok(watcher)

@@ -28,7 +28,7 @@ async fn sigterm_lets_streams_in_flight_finish_then_exits() {
     let mut file = std::fs::File::create(&path).unwrap();
     write!(
         file,
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace_ms = 10000\n\
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_grace_ms = 10000\n\
          [backends.default]\nkind = \"openai\"\nbase_url = \"{}\"\n",
         mock.base_url()
     )

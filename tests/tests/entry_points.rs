@@ -51,7 +51,10 @@ policy = "test"
             .layer(BrakeLayer::new(state)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1/chat/completions", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
 }
@@ -64,7 +67,10 @@ async fn suite(entry: Entry) {
     // Braked, with a request id on the response.
     let response = authed(&request(false)).send().await.unwrap();
     assert_eq!(response.status(), 200, "{entry:?}");
-    assert!(response.headers().contains_key("x-request-id"), "{entry:?}: no request id");
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "{entry:?}: no request id"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["selfbrake"]["braked"], true, "{entry:?}");
     assert_eq!(body["selfbrake"]["rule"], "budget", "{entry:?}");
@@ -75,14 +81,27 @@ async fn suite(entry: Entry) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["x-request-id"], "trace-me-42", "{entry:?}");
+    assert_eq!(
+        response.headers()["x-request-id"],
+        "trace-me-42",
+        "{entry:?}"
+    );
 
     // Streamed: the same brake, ended by [DONE].
     let events = read_sse(authed(&request(true)).send().await.unwrap()).await;
-    assert_eq!(events.last().map(|e| e.data.as_str()), Some("[DONE]"), "{entry:?}");
+    assert_eq!(
+        events.last().map(|e| e.data.as_str()),
+        Some("[DONE]"),
+        "{entry:?}"
+    );
 
     // No key, a wrong key, a lower-case scheme.
-    let none = client().post(&url).json(&request(false)).send().await.unwrap();
+    let none = client()
+        .post(&url)
+        .json(&request(false))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), 401, "{entry:?}: no key");
     let wrong = client()
         .post(&url)
@@ -99,7 +118,11 @@ async fn suite(entry: Entry) {
         .send()
         .await
         .unwrap();
-    assert_eq!(lower.status(), 200, "{entry:?}: the scheme is case-insensitive");
+    assert_eq!(
+        lower.status(),
+        200,
+        "{entry:?}: the scheme is case-insensitive"
+    );
 
     // Oversized headers, oversized body, malformed JSON.
     let big = authed(&request(false))
@@ -110,7 +133,11 @@ async fn suite(entry: Entry) {
     assert_eq!(big.status(), 431, "{entry:?}: header limit");
     let mut huge = request(false);
     huge["messages"][0]["content"] = Value::String("y".repeat(8192));
-    assert_eq!(authed(&huge).send().await.unwrap().status(), 413, "{entry:?}");
+    assert_eq!(
+        authed(&huge).send().await.unwrap().status(),
+        413,
+        "{entry:?}"
+    );
     let malformed = client()
         .post(&url)
         .bearer_auth("sk-acme")

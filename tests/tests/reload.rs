@@ -81,9 +81,13 @@ async fn reload_under_load_drops_nothing() {
     std::fs::write(&path, config_text(&mock.base_url(), "alpha")).unwrap();
     let config = Config::load(&path).unwrap();
     let state = AppState::new(Gateway::build(&config).unwrap());
-    let _watcher =
-        selfbrake::reload::spawn(state.gateways.clone(), state.metrics.clone(), path.clone(), config.server.listen.clone())
-            .unwrap();
+    let _watcher = selfbrake::reload::spawn(
+        state.gateways.clone(),
+        state.metrics.clone(),
+        path.clone(),
+        config.server.listen.clone(),
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/v1/chat/completions",
@@ -183,5 +187,56 @@ async fn reload_under_load_drops_nothing() {
     };
     assert!(count("ok") >= 2, "{metrics}");
     assert!(count("error") >= 2, "{metrics}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Writes `text` the way a Kubernetes ConfigMap volume does: a new
+/// timestamped directory, a `..data_tmp` symlink to it renamed over
+/// `..data`. No event names `selfbrake.toml`, which links through `..data`.
+fn configmap_update(dir: &Path, version: &str, text: &str) {
+    let versioned = dir.join(format!("..{version}"));
+    std::fs::create_dir_all(&versioned).unwrap();
+    std::fs::write(versioned.join("selfbrake.toml"), text).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configmap_symlink_swap_is_picked_up() {
+    let mock = MockUpstream::start(MockConfig::default()).await;
+    let dir = temp_dir();
+    configmap_update(
+        &dir,
+        "2026_12_02_v1",
+        &config_text(&mock.base_url(), "alpha"),
+    );
+    let path = dir.join("selfbrake.toml");
+    std::os::unix::fs::symlink("..data/selfbrake.toml", &path).unwrap();
+    let config = Config::load(&path).unwrap();
+    let state = AppState::new(Gateway::build(&config).unwrap());
+    let _watcher = selfbrake::reload::spawn(
+        state.gateways.clone(),
+        state.metrics.clone(),
+        path.clone(),
+        config.server.listen.clone(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    assert_eq!(current_policy(&url).await, "alpha");
+
+    configmap_update(
+        &dir,
+        "2026_12_02_v2",
+        &config_text(&mock.base_url(), "beta"),
+    );
+    let took = wait_for_policy(&url, "beta", Duration::from_secs(2)).await;
+    eprintln!("ConfigMap update in force after {took:?}");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -19,7 +19,6 @@
 
 use super::{CLOSE_THINK as CLOSE, OPEN_THINK as OPEN};
 
-
 /// A classified piece of content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {

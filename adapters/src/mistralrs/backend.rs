@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
 use super::counter::TokenCounter;
 use super::decode::{Decoder, Mode};
 use super::{bridge, load, prompt, request, MistralrsConfig};
+use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
 
 /// The embedded engine behind the [`Backend`] trait.
 pub struct MistralrsBackend {

@@ -82,7 +82,8 @@ impl Decoder {
             out.push(Ok(BackendEvent::Meta {
                 id: format!("chatcmpl-embedded-{id}"),
                 model: self.model.clone(),
-                created: (created / 1000) as u64,
+                // mistral.rs stamps chunks in Unix seconds already.
+                created: created as u64,
             }));
         }
     }

@@ -52,7 +52,9 @@ pub fn shared_backend(cfg: &MistralrsConfig) -> Result<Arc<dyn Backend>, Adapter
             engines().entry(key).or_insert(engine).clone()
         }
     };
-    Ok(Arc::new(engine.variant(cfg.think_prefill, cfg.stall_timeout)))
+    Ok(Arc::new(
+        engine.variant(cfg.think_prefill, cfg.stall_timeout),
+    ))
 }
 
 /// Drops every engine whose (file, sequences) no config in `keep` uses, so

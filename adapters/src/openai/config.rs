@@ -37,8 +37,10 @@ pub struct OpenAiConfig {
     /// The whole exchange, headers to `[DONE]`.
     #[serde(rename = "max_stream_ms", with = "crate::config::millis")]
     pub max_stream: Duration,
-    /// Longest SSE line accepted.
+    /// Longest SSE line (and SSE event) accepted.
     pub max_line_bytes: usize,
+    /// Largest JSON body read whole (a non-streaming answer, `/models`).
+    pub max_response_bytes: usize,
     /// Retries of a request that failed before its response started
     /// (refused connection, timeout before the headers, 502/503/504); never
     /// once the client has received a byte.
@@ -59,6 +61,7 @@ impl Default for OpenAiConfig {
             idle_timeout: Duration::from_secs(60),
             max_stream: Duration::from_secs(30 * 60),
             max_line_bytes: 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
             retries: 0,
         }
     }
@@ -78,6 +81,7 @@ impl std::fmt::Debug for OpenAiConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("max_stream", &self.max_stream)
             .field("max_line_bytes", &self.max_line_bytes)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("retries", &self.retries)
             .finish()
     }

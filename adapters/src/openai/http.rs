@@ -72,3 +72,29 @@ pub(crate) fn error_text(e: &reqwest::Error) -> String {
     }
     s
 }
+
+/// Reads a whole JSON body (a non-streaming answer, a model list), never
+/// more than `max` bytes: an upstream cannot make us allocate without bound.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+    idle: Duration,
+    what: &str,
+) -> Result<Vec<u8>, AdapterError> {
+    let mut body = Vec::new();
+    loop {
+        let chunk = tokio::time::timeout(idle, resp.chunk())
+            .await
+            .map_err(|_| AdapterError::Timeout(format!("{what} not read within {idle:?}")))?
+            .map_err(|e| AdapterError::Closed(error_text(&e)))?;
+        let Some(chunk) = chunk else {
+            return Ok(body);
+        };
+        if body.len() + chunk.len() > max {
+            return Err(AdapterError::Protocol(format!(
+                "{what} is larger than {max} bytes (max_response_bytes)"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+}

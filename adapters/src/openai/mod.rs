@@ -37,7 +37,7 @@ use serde_json::{Map, Value};
 
 use crate::format::PrefixFormat;
 use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
-use http::{check_status, error_text, is_json, send};
+use http::{check_status, is_json, read_capped, send};
 
 pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
@@ -110,11 +110,8 @@ impl OpenAiBackend {
         norm: Normaliser,
     ) -> Result<EventStream, AdapterError> {
         tracing::debug!("upstream answered a streaming request with JSON");
-        let limit = self.cfg.idle_timeout;
-        let bytes = tokio::time::timeout(limit, resp.bytes())
-            .await
-            .map_err(|_| AdapterError::Timeout(format!("JSON body not read within {limit:?}")))?
-            .map_err(|e| AdapterError::Closed(error_text(&e)))?;
+        let max = self.cfg.max_response_bytes;
+        let bytes = read_capped(resp, max, self.cfg.idle_timeout, "the JSON answer").await?;
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| AdapterError::Protocol(format!("JSON answer is invalid: {e}")))?;
         let items: Vec<_> = match fallback::completion_events(&body, norm) {
@@ -160,10 +157,8 @@ impl Backend for OpenAiBackend {
         let limit = self.cfg.first_byte_timeout;
         let resp = send(self.with_auth(self.client.get(&url)), limit).await?;
         let resp = check_status(resp, limit).await?;
-        let bytes = tokio::time::timeout(limit, resp.bytes())
-            .await
-            .map_err(|_| AdapterError::Timeout(format!("models body not read within {limit:?}")))?
-            .map_err(|e| AdapterError::Closed(error_text(&e)))?;
+        let max = self.cfg.max_response_bytes;
+        let bytes = read_capped(resp, max, limit, "the models list").await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| AdapterError::Protocol(format!("models body is not JSON: {e}")))
     }

@@ -140,6 +140,11 @@ impl SseDecoder {
         };
         match field {
             "data" => match &mut self.data {
+                // A run of `data:` lines with no blank line is one event:
+                // it may not grow past a line's limit either.
+                Some(d) if d.len() + 1 + value.len() > self.max_line => {
+                    return Err(SseError::LineTooLong(d.len() + 1 + value.len()));
+                }
                 Some(d) => {
                     d.push('\n');
                     d.push_str(value);
@@ -260,5 +265,21 @@ mod tests {
         ));
         let mut d = SseDecoder::new(100);
         assert_eq!(d.feed(b"id: 3\nretry: 10\ndata\n\n").unwrap(), vec![ev("")]);
+    }
+
+    #[test]
+    fn a_run_of_data_lines_without_a_blank_line_is_capped() {
+        let mut d = SseDecoder::new(16);
+        let mut result = Ok(Vec::new());
+        for _ in 0..8 {
+            result = d.feed(b"data: 0123456789\n");
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(
+            matches!(result, Err(SseError::LineTooLong(_))),
+            "{result:?}"
+        );
     }
 }

@@ -37,6 +37,10 @@ impl<S> Layer<S> for BrakeLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         let routes = Router::new().route(&self.path, post(chat_completions));
-        BrakeService::new(inner, request_layers(routes, self.state.clone()), self.path.clone())
+        BrakeService::new(
+            inner,
+            request_layers(routes, self.state.clone()),
+            self.path.clone(),
+        )
     }
 }

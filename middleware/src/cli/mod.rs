@@ -98,7 +98,10 @@ fn hash_key(key: Option<String>) -> anyhow::Result<()> {
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    anyhow::ensure!(!key.is_empty(), "no key given (pass KEY, or one line on standard input)");
+    anyhow::ensure!(
+        !key.is_empty(),
+        "no key given (pass KEY, or one line on standard input)"
+    );
     println!("{}", selfbrake::gateway::hash_key(&key));
     Ok(())
 }

@@ -22,13 +22,21 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         let listener = tokio::net::TcpListener::bind(&config.server.listen)
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
-        let shown = path.as_ref().map_or_else(|| "(built in: embedded engine)".to_string(), |p| p.display().to_string());
+        let shown = path.as_ref().map_or_else(
+            || "(built in: embedded engine)".to_string(),
+            |p| p.display().to_string(),
+        );
         tracing::info!(listen = %listener.local_addr()?, config = %shown, "selfbrake serving");
         let state = AppState::new(gateway);
         let _watcher = match &path {
             Some(p) => Some(
-                selfbrake::reload::spawn(state.gateways.clone(), state.metrics.clone(), p.clone(), config.server.listen.clone())
-                    .context("watching the config file")?,
+                selfbrake::reload::spawn(
+                    state.gateways.clone(),
+                    state.metrics.clone(),
+                    p.clone(),
+                    config.server.listen.clone(),
+                )
+                .context("watching the config file")?,
             ),
             None => {
                 // SIGHUP's default action ends the process; with nothing to reload, say so instead.
@@ -39,7 +47,9 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         if !config.server.admin_listen.is_empty() {
             let admin = tokio::net::TcpListener::bind(&config.server.admin_listen)
                 .await
-                .with_context(|| format!("binding server.admin_listen {}", config.server.admin_listen))?;
+                .with_context(|| {
+                    format!("binding server.admin_listen {}", config.server.admin_listen)
+                })?;
             tracing::info!(admin_listen = %admin.local_addr()?, "metrics on the admin listener");
             let admin_app = admin_router(state.clone());
             tokio::spawn(async move {
@@ -49,7 +59,9 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
             });
         }
         if gateway_is_anonymous(&state) {
-            tracing::warn!("requests without an API key are served (no [tenants], or an anonymous tenant)");
+            tracing::warn!(
+                "requests without an API key are served (no [tenants], or an anonymous tenant)"
+            );
         }
         let app = router(state);
         let limits = ClientLimits::from(&config.server);
@@ -117,7 +129,9 @@ fn ignore_hangup() {
         Ok(mut hup) => {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
-                    tracing::info!("SIGHUP ignored: serving without a config file, nothing to reload");
+                    tracing::info!(
+                        "SIGHUP ignored: serving without a config file, nothing to reload"
+                    );
                 }
             });
         }

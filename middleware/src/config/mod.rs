@@ -24,11 +24,11 @@ mod tenant;
 mod validate;
 
 pub use error::ConfigError;
+pub use load::Config;
+pub use policy::{OnBrake, PolicyConfig, DEFAULT_POLICY_TOML};
 pub use selfbrake_adapters::mistralrs::MistralrsConfig;
 pub use selfbrake_adapters::openai::OpenAiConfig;
 pub use selfbrake_adapters::BackendConfig;
-pub use load::Config;
-pub use policy::{OnBrake, PolicyConfig, DEFAULT_POLICY_TOML};
 pub use server::{ReasoningField, ServerConfig};
 pub use tenant::{TenantConfig, DEFAULT_FORBIDDEN_FIELDS};
 pub use validate::ConfigIssue;

@@ -57,7 +57,10 @@ pub const DEFAULT_FORBIDDEN_FIELDS: &[&str] = &[
 ];
 
 fn default_forbidden_fields() -> Vec<String> {
-    DEFAULT_FORBIDDEN_FIELDS.iter().map(|s| s.to_string()).collect()
+    DEFAULT_FORBIDDEN_FIELDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 impl TenantConfig {

@@ -248,10 +248,16 @@ impl Config {
             ("body_read_timeout_ms", self.server.body_read_timeout_ms),
             ("client_stall_ms", self.server.client_stall_ms),
             ("max_request_ms", self.server.max_request_ms),
-            ("max_concurrent_streams", self.server.max_concurrent_streams as u64),
+            (
+                "max_concurrent_streams",
+                self.server.max_concurrent_streams as u64,
+            ),
         ] {
             if value == 0 {
-                issues.push(ConfigIssue::new(format!("server.{key}"), "must be at least 1"));
+                issues.push(ConfigIssue::new(
+                    format!("server.{key}"),
+                    "must be at least 1",
+                ));
             }
         }
         let admin = &self.server.admin_listen;

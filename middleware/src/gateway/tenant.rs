@@ -172,7 +172,11 @@ impl Tenant {
             prepared.insert(policy_name.clone(), policy);
         }
         Ok(Tenant {
-            key_digests: config.api_keys.iter().filter_map(|k| stored_digest(k)).collect(),
+            key_digests: config
+                .api_keys
+                .iter()
+                .filter_map(|k| stored_digest(k))
+                .collect(),
             backend_name: config.backend.clone(),
             backend,
             models,

@@ -49,7 +49,9 @@ impl CompletionBuilder {
             }
             SessionEvent::Delta(BackendEvent::Reasoning(text)) => self.reasoning.push_str(&text),
             SessionEvent::Delta(BackendEvent::Content(text)) => self.content.push_str(&text),
-            SessionEvent::Delta(BackendEvent::ToolCall(call)) => merge_tool_call(&mut self.tool_calls, call),
+            SessionEvent::Delta(BackendEvent::ToolCall(call)) => {
+                merge_tool_call(&mut self.tool_calls, call)?
+            }
             SessionEvent::Delta(BackendEvent::Extra(fields)) => {
                 for (key, value) in fields {
                     match (self.extra.get_mut(&key), value) {

@@ -5,8 +5,9 @@ use serde_json::{json, Map, Value};
 
 use super::identity::{fallback_id, now_secs};
 use crate::config::ReasoningField;
-use selfbrake_adapters::BackendEvent;
+use selfbrake_adapters::{AdapterError, BackendEvent};
 
+use crate::error::ProxyError;
 use crate::session::{SessionEvent, Summary};
 
 /// Turns session events into the client's SSE stream: one completion, one id.
@@ -18,6 +19,8 @@ pub struct SseEncoder {
     reasoning_field: ReasoningField,
     fallback_model: String,
     head: Option<Head>,
+    /// The client asked for the usage chunk (`stream_options.include_usage`).
+    usage_chunk: bool,
 }
 
 #[derive(Debug)]
@@ -36,7 +39,18 @@ impl SseEncoder {
             reasoning_field,
             fallback_model: model.unwrap_or("unknown").to_string(),
             head: None,
+            usage_chunk: false,
         }
+    }
+
+    /// With `true` (the client sent `stream_options.include_usage`), the
+    /// stream ends with OpenAI's usage chunk (`choices: []`) carrying usage
+    /// and the `selfbrake` object. Otherwise no chunk has an empty
+    /// `choices` (clients that read `choices[0]` of every chunk would
+    /// break), and `selfbrake` rides on the finishing chunk.
+    pub fn usage_chunk(mut self, on: bool) -> Self {
+        self.usage_chunk = on;
+        self
     }
 
     /// The bytes the client gets for `event`.
@@ -64,11 +78,15 @@ impl SseEncoder {
                 };
                 self.text_delta(&mut out, keys, &text);
             }
-            SessionEvent::Delta(BackendEvent::Content(text)) => self.text_delta(&mut out, &["content"], &text),
+            SessionEvent::Delta(BackendEvent::Content(text)) => {
+                self.text_delta(&mut out, &["content"], &text)
+            }
             SessionEvent::Delta(BackendEvent::ToolCall(call)) => {
                 self.raw_delta(&mut out, format_args!("{{\"tool_calls\":[{call}]}}"));
             }
-            SessionEvent::Delta(BackendEvent::Extra(fields)) => self.raw_delta(&mut out, Value::Object(fields)),
+            SessionEvent::Delta(BackendEvent::Extra(fields)) => {
+                self.raw_delta(&mut out, Value::Object(fields))
+            }
             // Folded into `End` by the session; never sent on their own.
             SessionEvent::Delta(BackendEvent::Finish(_) | BackendEvent::Usage(_)) => {}
             SessionEvent::End(summary) => self.end(&mut out, &summary),
@@ -123,18 +141,22 @@ impl SseEncoder {
 
     fn end(&self, out: &mut String, summary: &Summary) {
         let head = self.head.as_ref().expect("opened before the end");
+        let report = serde_json::to_string(&summary.report).unwrap_or_else(|_| "null".into());
         let _ = write!(
             out,
-            "{}{{}},\"logprobs\":null,\"finish_reason\":{}}}]}}\n\n",
+            "{}{{}},\"logprobs\":null,\"finish_reason\":{}}}]",
             head.choice_prefix,
             escape(&summary.finish_reason)
         );
+        if !self.usage_chunk {
+            let _ = write!(out, ",\"selfbrake\":{report}}}\n\ndata: [DONE]\n\n");
+            return;
+        }
         let _ = write!(
             out,
-            "{},\"choices\":[],\"usage\":{},\"selfbrake\":{}}}\n\ndata: [DONE]\n\n",
+            "}}\n\n{},\"choices\":[],\"usage\":{},\"selfbrake\":{report}}}\n\ndata: [DONE]\n\n",
             head.chunk_prefix,
             usage_json(summary),
-            serde_json::to_string(&summary.report).unwrap_or_else(|_| "null".into())
         );
     }
 }
@@ -187,12 +209,26 @@ fn push_json_string(out: &mut String, text: &str) {
 }
 
 /// Merges streamed `tool_calls` deltas (by `index`) into whole calls.
-pub(crate) fn merge_tool_call(calls: &mut Vec<Map<String, Value>>, delta: Value) {
-    let Value::Object(delta) = delta else { return };
+/// An upstream's `index` beyond this is refused, not allocated for.
+pub(crate) const MAX_TOOL_CALLS: u64 = 128;
+
+pub(crate) fn merge_tool_call(
+    calls: &mut Vec<Map<String, Value>>,
+    delta: Value,
+) -> Result<(), ProxyError> {
+    let Value::Object(delta) = delta else {
+        return Ok(());
+    };
     let index = delta
         .get("index")
         .and_then(Value::as_u64)
-        .unwrap_or(calls.len() as u64) as usize;
+        .unwrap_or(calls.len() as u64);
+    if index >= MAX_TOOL_CALLS {
+        return Err(ProxyError::Upstream(AdapterError::Protocol(format!(
+            "tool_calls index {index} is beyond the {MAX_TOOL_CALLS} calls a reply may hold"
+        ))));
+    }
+    let index = index as usize;
     while calls.len() <= index {
         calls.push(Map::new());
     }
@@ -223,6 +259,7 @@ pub(crate) fn merge_tool_call(calls: &mut Vec<Map<String, Value>>, delta: Value)
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Request and response rewriting: what the client sends in, what it sees out.
 mod complete;
 mod encoder;
+pub mod headers;
 mod identity;
 mod request;
 mod tenant;
 
 pub use complete::CompletionBuilder;
 pub use encoder::SseEncoder;
+pub use headers::outcome_headers;
 pub use request::ChatRequest;
 pub use tenant::apply_tenant_rules;

@@ -4,9 +4,9 @@ use axum::body::Body;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::Extension;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures::StreamExt;
 
 use super::coalesce::Coalesce;
@@ -15,7 +15,9 @@ use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
 use crate::metrics::BackendLabels;
 use crate::pipeline::{read_body, RequestContext};
-use crate::rewrite::{apply_tenant_rules, ChatRequest, CompletionBuilder, SseEncoder};
+use crate::rewrite::{
+    apply_tenant_rules, outcome_headers, ChatRequest, CompletionBuilder, SseEncoder,
+};
 use crate::session::{self, SessionContext, SessionEvent};
 
 /// `POST /v1/chat/completions`: the braked route.
@@ -35,7 +37,9 @@ pub async fn chat_completions(
     match serve(&state, ctx, &headers, body, &tags, watch).await {
         Ok(response) => response,
         Err(error) => {
-            state.metrics.request(&tags.tenant, &tags.policy, "rejected");
+            state
+                .metrics
+                .request(&tags.tenant, &tags.policy, "rejected");
             error.into_response()
         }
     }
@@ -53,15 +57,24 @@ async fn serve(
 ) -> Result<Response, ProxyError> {
     let server = &ctx.gateway.server;
     let read_timeout = Duration::from_millis(server.body_read_timeout_ms);
-    let bytes = tokio::time::timeout(read_timeout, read_body(headers, body, server.max_body_bytes))
-        .await
-        .map_err(|_| ProxyError::RequestTimeout)??;
+    let bytes = tokio::time::timeout(
+        read_timeout,
+        read_body(headers, body, server.max_body_bytes),
+    )
+    .await
+    .map_err(|_| ProxyError::RequestTimeout)??;
     let mut request = ChatRequest::parse(&bytes)?;
     apply_tenant_rules(&mut request.body, &ctx.tenant.config)?;
     if let Some(prompt) = &ctx.policy.config.system_prompt {
         request.inject_system_prompt(prompt);
     }
     let reasoning_field = server.reasoning_field;
+    let include_usage = request
+        .body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     let model = request.model().map(str::to_string);
     tracing::debug!(tenant = %ctx.tenant.name, policy = %ctx.policy.name, stream = request.stream, "chat request");
     let setup = ctx.received.elapsed();
@@ -84,8 +97,10 @@ async fn serve(
         policy: tags.policy.clone(),
     };
     let metrics = state.metrics.clone();
+    let policy_name = ctx.policy.name.clone();
     if request.stream {
-        let mut encoder = SseEncoder::new(reasoning_field, model.as_deref());
+        let mut encoder =
+            SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);
         let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));
         let body = Observed::new(events, encode, metrics, tags, ctx.admission, setup, watch);
         return Ok((
@@ -95,6 +110,11 @@ async fn serve(
                 (header::CACHE_CONTROL, "no-cache"),
                 (header::HeaderName::from_static("x-accel-buffering"), "no"),
             ],
+            [(
+                crate::rewrite::headers::POLICY,
+                header::HeaderValue::from_str(&policy_name)
+                    .unwrap_or(header::HeaderValue::from_static("unknown")),
+            )],
             Body::from_stream(Coalesce::new(body)),
         )
             .into_response());
@@ -117,7 +137,11 @@ async fn serve(
         }
     }
     Ok(match builder.finish() {
-        Ok(completion) => axum::Json(completion).into_response(),
+        Ok(completion) => {
+            let mut response = axum::Json(&completion).into_response();
+            outcome_headers(&completion["selfbrake"], response.headers_mut());
+            response
+        }
         Err(error) => error.into_response(),
     })
 }

@@ -73,10 +73,12 @@ pub async fn serve(
         }
         let watch = ConnectionWatch::new(limits.client_stall);
         let per_request = watch.clone();
-        let service = app.clone().map_request(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(per_request.clone());
-            request
-        });
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(per_request.clone());
+                request
+            });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
             .into_owned();

@@ -9,7 +9,7 @@ mod state;
 mod watch;
 
 pub use chat::chat_completions;
-pub use router::{admin_router, router};
 pub use listen::{serve, ClientLimits};
+pub use router::{admin_router, router};
 pub use state::AppState;
 pub use watch::{ConnectionWatch, Expired, RequestWatch};

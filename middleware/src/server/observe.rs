@@ -7,8 +7,8 @@ use pin_project_lite::pin_project;
 use tracing::Span;
 
 use super::RequestWatch;
-use crate::pipeline::Admitted;
 use crate::metrics::{BrakeLabels, Metrics, TenantLabels};
+use crate::pipeline::Admitted;
 use crate::session::SessionEvent;
 
 /// Who a request belongs to, for its metrics.

@@ -62,7 +62,11 @@ impl ConnectionWatch {
             handed_at: AtomicU64::new(0),
             deadline: Instant::now() + max,
         });
-        let mut requests = self.inner.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut requests = self
+            .inner
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         requests.retain(|r| r.strong_count() > 0);
         requests.push(Arc::downgrade(&request));
         RequestWatch {
@@ -85,14 +89,20 @@ impl ConnectionWatch {
     }
 
     fn check(&self, now: Instant) -> Option<Expired> {
-        let requests = self.inner.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let requests = self
+            .inner
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let since_epoch = now.duration_since(self.inner.epoch).as_millis() as u64;
         for request in requests.iter().filter_map(Weak::upgrade) {
             if now >= request.deadline {
                 return Some(Expired::Deadline);
             }
             let handed = request.handed_at.load(Ordering::Relaxed);
-            if handed != 0 && since_epoch.saturating_sub(handed) >= self.inner.stall.as_millis() as u64 {
+            if handed != 0
+                && since_epoch.saturating_sub(handed) >= self.inner.stall.as_millis() as u64
+            {
                 return Some(Expired::Stalled);
             }
         }
@@ -140,7 +150,10 @@ mod tests {
     fn the_deadline_fires_whatever_the_client_does() {
         let conn = ConnectionWatch::new(Duration::from_secs(60));
         let _req = conn.request(Duration::from_millis(10));
-        assert_eq!(conn.check(Instant::now() + Duration::from_millis(20)), Some(Expired::Deadline));
+        assert_eq!(
+            conn.check(Instant::now() + Duration::from_millis(20)),
+            Some(Expired::Deadline)
+        );
     }
 
     #[test]

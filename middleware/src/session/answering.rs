@@ -110,7 +110,8 @@ mod tests {
     fn an_error_before_any_answer_falls_back_and_after_it_fails() {
         let step = answering().observe(Err(AdapterError::Closed("x".into())));
         assert!(matches!(step, Step::FallBack(..)));
-        let Step::Emit(state, _) = answering().observe(Ok(BackendEvent::Content("4".into()))) else {
+        let Step::Emit(state, _) = answering().observe(Ok(BackendEvent::Content("4".into())))
+        else {
             panic!("content is emitted");
         };
         let step = state.observe(Err(AdapterError::Closed("x".into())));
@@ -119,7 +120,8 @@ mod tests {
 
     #[test]
     fn usage_sums_both_calls() {
-        let Step::Emit(state, _) = answering().observe(Ok(BackendEvent::Content("4".into()))) else {
+        let Step::Emit(state, _) = answering().observe(Ok(BackendEvent::Content("4".into())))
+        else {
             panic!("content is emitted");
         };
         let cont = Usage {

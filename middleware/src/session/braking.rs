@@ -110,11 +110,7 @@ impl Braking {
         } else {
             AnswerSource::None
         };
-        let usage = usage::braked(
-            self.reasoning_tokens,
-            self.statement.len() + wrapping,
-            None,
-        );
+        let usage = usage::braked(self.reasoning_tokens, self.statement.len() + wrapping, None);
         let mut report = report(policy, Some(&self.brake), self.reasoning_tokens, 0, source);
         if let Some(e) = failure {
             report.reason = Some(format!("{}; continuation failed: {e}", self.brake.reason));
@@ -148,7 +144,13 @@ mod tests {
             answer: answer.map(str::to_string),
             tokens: 7,
         };
-        Braking::new(brake, reasoning.into(), "Stop.", 7, answer.map(str::to_string))
+        Braking::new(
+            brake,
+            reasoning.into(),
+            "Stop.",
+            7,
+            answer.map(str::to_string),
+        )
     }
 
     #[test]

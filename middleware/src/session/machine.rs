@@ -72,11 +72,21 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                 mut state,
                 mut upstream,
             } => match upstream.next().await {
-                None => return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done)),
+                None => match state.missing_answer() {
+                    Some(brake) => {
+                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning ended without an answer; asking for it");
+                        Phase::Braking(state.brake(brake, &policy.config.brake_statement))
+                    }
+                    None => {
+                        return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done))
+                    }
+                },
                 Some(Err(e)) => return Some((SessionEvent::Failed(e.into()), Phase::Done)),
                 Some(Ok(event)) => match state.observe(event) {
                     thinking::Step::Quiet => Phase::Thinking { state, upstream },
-                    thinking::Step::Emit(e) => return Some((e, Phase::Thinking { state, upstream })),
+                    thinking::Step::Emit(e) => {
+                        return Some((e, Phase::Thinking { state, upstream }))
+                    }
                     thinking::Step::Brake(e, brake) => {
                         // Stop the upstream generation now: the engine frees its slot.
                         drop(upstream);
@@ -104,7 +114,8 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                     }
                     answering::Step::FallBack(braking, e) => {
                         let wrapping = ctx.backend.prefix_format().wrapping_len();
-                        let events = braking.close(OnBrake::Extract, Some(e), &policy.name, wrapping);
+                        let events =
+                            braking.close(OnBrake::Extract, Some(e), &policy.name, wrapping);
                         Phase::Closing(events.into_iter())
                     }
                 },
@@ -123,7 +134,11 @@ async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
     let wrapping = ctx.backend.prefix_format().wrapping_len();
     let on_brake = Braking::plan(config.on_brake, ctx.backend.continuation_mode());
     if on_brake != OnBrake::Continue {
-        return Phase::Closing(braking.close(on_brake, None, &ctx.policy.name, wrapping).into_iter());
+        return Phase::Closing(
+            braking
+                .close(on_brake, None, &ctx.policy.name, wrapping)
+                .into_iter(),
+        );
     }
     let continuation = braking.continuation(config.answer_max_tokens);
     match ctx

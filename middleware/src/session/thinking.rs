@@ -18,6 +18,8 @@ pub(super) struct Thinking {
     /// Content or a tool call has started: later reasoning is passed on but
     /// no longer watched (the model has already answered).
     answering: bool,
+    /// Some answer arrived: non-blank content, or a tool call.
+    answered: bool,
 }
 
 /// What one upstream event does.
@@ -39,6 +41,7 @@ impl Thinking {
             usage: None,
             answer_chunks: 0,
             answering: false,
+            answered: false,
         }
     }
 
@@ -53,13 +56,15 @@ impl Thinking {
                     Verdict::Continue => Step::Emit(event),
                 }
             }
-            BackendEvent::Content(_) => {
+            BackendEvent::Content(ref text) => {
                 self.answering = true;
+                self.answered |= !text.trim().is_empty();
                 self.answer_chunks += 1;
                 Step::Emit(SessionEvent::Delta(event))
             }
             BackendEvent::ToolCall(_) => {
                 self.answering = true;
+                self.answered = true;
                 Step::Emit(SessionEvent::Delta(event))
             }
             BackendEvent::Finish(reason) => {
@@ -74,6 +79,25 @@ impl Thinking {
         }
     }
 
+    /// The upstream finished after reasoning but with no answer (the model
+    /// closed its think block and stopped, or hit its length limit inside
+    /// it): the session brakes as rule `no_answer` and asks for the answer,
+    /// so a client never gets an empty reply.
+    pub fn missing_answer(&self) -> Option<Brake> {
+        if self.answered || self.reasoning.trim().is_empty() {
+            return None;
+        }
+        Some(Brake {
+            rule: "no_answer",
+            reason: format!(
+                "the reasoning ended ({}) without an answer",
+                self.finish.as_deref().unwrap_or("stop")
+            ),
+            answer: None,
+            tokens: self.monitor.tokens(),
+        })
+    }
+
     /// The upstream finished without a brake.
     pub fn finish(self, policy: &str) -> Summary {
         let reasoning_tokens = self.monitor.tokens();
@@ -82,7 +106,13 @@ impl Thinking {
         Summary {
             finish_reason: self.finish.unwrap_or_else(|| "stop".into()),
             usage,
-            report: report(policy, None, reasoning_tokens, answer_tokens, AnswerSource::Model),
+            report: report(
+                policy,
+                None,
+                reasoning_tokens,
+                answer_tokens,
+                AnswerSource::Model,
+            ),
         }
     }
 
@@ -92,7 +122,13 @@ impl Thinking {
             .answer
             .clone()
             .or_else(|| self.monitor.answer().map(str::to_string));
-        Braking::new(brake, self.reasoning, statement, self.monitor.tokens(), answer)
+        Braking::new(
+            brake,
+            self.reasoning,
+            statement,
+            self.monitor.tokens(),
+            answer,
+        )
     }
 }
 
@@ -140,14 +176,20 @@ mod tests {
     fn finish_and_usage_are_kept_for_the_summary() {
         let mut t = budget(100);
         t.observe(BackendEvent::Reasoning("r".into()));
-        assert!(matches!(t.observe(BackendEvent::Finish("length".into())), Step::Quiet));
+        assert!(matches!(
+            t.observe(BackendEvent::Finish("length".into())),
+            Step::Quiet
+        ));
         let upstream = Usage {
             prompt_tokens: 10,
             completion_tokens: 5,
             total_tokens: 15,
             reasoning_tokens: None,
         };
-        assert!(matches!(t.observe(BackendEvent::Usage(upstream)), Step::Quiet));
+        assert!(matches!(
+            t.observe(BackendEvent::Usage(upstream)),
+            Step::Quiet
+        ));
         let summary = t.finish("p");
         assert_eq!(summary.finish_reason, "length");
         assert_eq!(summary.usage.prompt_tokens, 10);
@@ -166,5 +208,22 @@ mod tests {
         };
         let braking = t.brake(brake, "Done.");
         assert_eq!(braking.kept(), "So x = 4.\n\nWait\n\nDone.");
+    }
+
+    #[test]
+    fn reasoning_without_an_answer_is_rescued() {
+        let mut t = budget(100);
+        t.observe(BackendEvent::Reasoning("x = 4".into()));
+        t.observe(BackendEvent::Content("\n\n".into()));
+        t.observe(BackendEvent::Finish("length".into()));
+        let brake = t.missing_answer().expect("blank content is no answer");
+        assert_eq!(brake.rule, "no_answer");
+        assert!(brake.reason.contains("length"), "{}", brake.reason);
+        t.observe(BackendEvent::Content("4".into()));
+        assert!(t.missing_answer().is_none(), "an answer needs no rescue");
+        assert!(
+            budget(5).missing_answer().is_none(),
+            "no reasoning: nothing to answer from"
+        );
     }
 }
