@@ -58,4 +58,15 @@ pub trait Backend: Send + Sync {
 
     /// The backend's `GET /models` body.
     async fn models(&self) -> Result<Value, AdapterError>;
+
+    /// Passes a request through to the backend's own route, unbraked,
+    /// bodies streamed both ways; the backend's status (its 404 too) comes
+    /// back as it is. Backends that serve no HTTP routes answer `Unsupported`.
+    async fn forward(
+        &self,
+        request: crate::Forward,
+    ) -> Result<http::Response<reqwest::Body>, AdapterError> {
+        let _ = request;
+        Err(AdapterError::Unsupported("pass requests through"))
+    }
 }

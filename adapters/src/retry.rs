@@ -76,6 +76,14 @@ impl Backend for Retry {
         .await
     }
 
+    async fn forward(
+        &self,
+        request: crate::Forward,
+    ) -> Result<http::Response<reqwest::Body>, AdapterError> {
+        // A streamed body cannot be sent twice: no retries here.
+        self.inner.forward(request).await
+    }
+
     fn continuation_mode(&self) -> ContinuationMode {
         self.inner.continuation_mode()
     }

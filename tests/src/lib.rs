@@ -36,6 +36,7 @@
 
 mod body;
 pub mod mock;
+mod routes;
 pub mod script;
 pub mod traces;
 mod wire;

@@ -48,10 +48,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/chat/completions", post(chat))
         .route("/v1/models", get(models))
         .route("/health", get(|| async { StatusCode::OK }))
+        .fallback(crate::routes::other_route)
         .with_state(shared)
 }
 
-fn record(
+pub(crate) fn record(
     sh: &Shared,
     method: &str,
     path: &str,

@@ -38,7 +38,9 @@ async fn the_usage_chunk_goes_out_only_when_asked_for() {
     let mock = MockUpstream::start(MockConfig::default()).await;
     let proxy = Proxy::start(&config(&mock.base_url(), "rules = []")).await;
 
-    let events = read_sse(proxy.chat(&request(true)).await).await;
+    let mut plain = request(true);
+    plain.as_object_mut().unwrap().remove("stream_options");
+    let events = read_sse(proxy.chat(&plain).await).await;
     for event in events.iter().filter(|e| e.data != "[DONE]") {
         let chunk = event.json();
         let choices = chunk["choices"].as_array().unwrap();

@@ -167,14 +167,7 @@ async fn keys_pick_backend_and_policy_and_limits_answer_429() {
     );
 
     // Metrics count what was sent.
-    let metrics = client()
-        .get(proxy.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = proxy.state.metrics.render();
     for (line, value) in [
         (
             r#"selfbrake_requests_total{tenant="research",policy="balanced",outcome="completed"}"#,

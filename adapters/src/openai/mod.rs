@@ -152,6 +152,28 @@ impl Backend for OpenAiBackend {
         self.cfg.prefix_format
     }
 
+    async fn forward(
+        &self,
+        request: crate::Forward,
+    ) -> Result<::http::Response<reqwest::Body>, AdapterError> {
+        let url = crate::forward::upstream_url(&self.base, &request.path_and_query);
+        let mut headers = ::http::HeaderMap::new();
+        for name in crate::forward::FORWARDED_HEADERS {
+            for value in request.headers.get_all(*name) {
+                if let Ok(name) = ::http::HeaderName::from_bytes(name.as_bytes()) {
+                    headers.append(name, value.clone());
+                }
+            }
+        }
+        let rb = self
+            .client
+            .request(request.method, &url)
+            .headers(headers)
+            .body(request.body);
+        let resp = send(self.with_auth(rb), self.cfg.first_byte_timeout).await?;
+        Ok(resp.into())
+    }
+
     async fn models(&self) -> Result<Value, AdapterError> {
         let url = format!("{}/models", self.base);
         let limit = self.cfg.first_byte_timeout;

@@ -97,13 +97,17 @@ impl Tenants {
         Ok(Self { tenants })
     }
 
-    /// The tenant for an `Authorization` header value. A key that matches
-    /// no tenant is refused, even where an anonymous tenant exists (a revoked
-    /// key must stop working); only a request without a key is anonymous.
-    /// Every stored digest is compared in constant time, so timing says
-    /// nothing about the keys.
+    /// The tenant for an `Authorization` header value. Where keys are in
+    /// use, a key that matches no tenant is refused, even where an anonymous
+    /// tenant exists (a revoked key must stop working); only a request
+    /// without a key is anonymous. Where no tenant has a key (an open
+    /// server), whatever key a client sends (`EMPTY`, as OpenAI clients
+    /// against vLLM do) is anonymous: there is no key to revoke. Every
+    /// stored digest is compared in constant time, so timing says nothing
+    /// about the keys.
     pub fn resolve(&self, authorization: Option<&str>) -> Result<Arc<Tenant>, ProxyError> {
-        let Some(header) = authorization else {
+        let keys_in_use = self.tenants.iter().any(|t| !t.key_digests.is_empty());
+        let Some(header) = authorization.filter(|_| keys_in_use) else {
             return self.anonymous();
         };
         let key = bearer_token(header).ok_or(ProxyError::Unauthorized)?;

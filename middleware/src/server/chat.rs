@@ -11,6 +11,7 @@ use futures::StreamExt;
 
 use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
+use super::watched::Watched;
 use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
 use crate::metrics::BackendLabels;
@@ -102,7 +103,9 @@ async fn serve(
         let mut encoder =
             SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);
         let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));
-        let body = Observed::new(events, encode, metrics, tags, ctx.admission, setup, watch);
+        let body = Observed::new(events, encode, metrics, tags, ctx.admission, setup);
+        // Outermost, so it sees only the polls of the connection itself.
+        let body = Watched::new(Coalesce::new(body), watch);
         return Ok((
             StatusCode::OK,
             [
@@ -115,11 +118,13 @@ async fn serve(
                 header::HeaderValue::from_str(&policy_name)
                     .unwrap_or(header::HeaderValue::from_static("unknown")),
             )],
-            Body::from_stream(Coalesce::new(body)),
+            Body::from_stream(body),
         )
             .into_response());
     }
     let mut builder = CompletionBuilder::new(reasoning_field, model.as_deref());
+    // Held to the end: the total deadline covers a non-streaming reply too.
+    let _watch = watch;
     let events = Observed::new(
         events,
         |e: SessionEvent| e,
@@ -127,7 +132,6 @@ async fn serve(
         tags,
         ctx.admission,
         setup,
-        watch,
     );
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {

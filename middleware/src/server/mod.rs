@@ -4,9 +4,11 @@ mod coalesce;
 mod listen;
 mod models;
 mod observe;
+mod passthrough;
 mod router;
 mod state;
 mod watch;
+mod watched;
 
 pub use chat::chat_completions;
 pub use listen::{serve, ClientLimits};

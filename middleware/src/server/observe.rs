@@ -6,7 +6,6 @@ use futures::Stream;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use super::RequestWatch;
 use crate::metrics::{BrakeLabels, Metrics, TenantLabels};
 use crate::pipeline::Admitted;
 use crate::session::SessionEvent;
@@ -32,7 +31,6 @@ pin_project! {
         span: Span,
         busy: Duration,
         outcome: Option<&'static str>,
-        watch: Option<RequestWatch>,
         _admission: Admitted,
     }
 
@@ -58,7 +56,6 @@ impl<S, F> Observed<S, F> {
         tags: RequestTags,
         admission: Admitted,
         setup: Duration,
-        watch: Option<RequestWatch>,
     ) -> Self {
         metrics.streams_in_flight.inc();
         Self {
@@ -69,7 +66,6 @@ impl<S, F> Observed<S, F> {
             span: Span::current(),
             busy: setup,
             outcome: None,
-            watch,
             _admission: admission,
         }
     }
@@ -86,15 +82,9 @@ where
         let this = self.project();
         let _entered = this.span.enter();
         let started = Instant::now();
-        if let Some(watch) = this.watch {
-            watch.polled();
-        }
         let polled = this.inner.poll_next(cx);
         let out = match polled {
             Poll::Ready(Some(event)) => {
-                if let Some(watch) = this.watch {
-                    watch.handed();
-                }
                 if this.outcome.is_none() {
                     record(this.metrics, this.tags, this.outcome, &event);
                 }

@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::chat::chat_completions;
 use super::models::{healthz, list_models};
+use super::passthrough::passthrough;
 use super::AppState;
 use crate::error::ProxyError;
 use crate::pipeline::request_layers;
@@ -19,9 +20,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models", get(list_models))
         .route("/healthz", get(healthz))
         .route("/metrics", get(guarded_metrics))
-        .fallback(|uri: axum::http::Uri| async move {
-            ProxyError::NotFound(format!("no route for {uri}"))
-        })
+        // Everything else is the tenant's backend's, unbraked.
+        .fallback(passthrough)
         .method_not_allowed_fallback(|| async { ProxyError::MethodNotAllowed });
     request_layers(routes, state)
 }

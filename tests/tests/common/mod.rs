@@ -84,12 +84,17 @@ policy = "test"
     )
 }
 
+/// A chat request; streamed ones ask for the usage chunk, as most clients do.
 pub fn request(stream: bool) -> Value {
-    json!({
+    let mut body = json!({
         "model": "mock-model",
         "messages": [{"role": "user", "content": "What is 2 + 2?"}],
         "stream": stream,
-    })
+    });
+    if stream {
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    body
 }
 
 /// One SSE `data:` payload and when it arrived.

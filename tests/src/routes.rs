@@ -1,0 +1,95 @@
+//! The mock's routes besides chat completions, as vLLM serves them:
+//! `/v1/completions` (streamed and not), `/v1/embeddings`,
+//! `/v1/responses`, `/v1/messages`, `/v1/rerank`, `/v1/audio/*`,
+//! `/tokenize`, `/detokenize`. Each records what it received and answers
+//! in the route's own shape; a path vLLM does not serve is its 404.
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::mock::{record, Shared};
+
+/// Paths the mock serves besides chat completions and models.
+const SERVED: &[&str] = &[
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/responses",
+    "/v1/messages",
+    "/v1/rerank",
+    "/v1/audio/transcriptions",
+    "/v1/audio/translations",
+    "/tokenize",
+    "/detokenize",
+];
+
+pub(crate) async fn other_route(
+    State(sh): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let json_body: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    record(
+        &sh,
+        method.as_str(),
+        &path,
+        json_body.clone(),
+        &headers,
+        false,
+    );
+    if !SERVED.contains(&path.as_str()) {
+        // vLLM (FastAPI) answers an unknown path like this.
+        return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response();
+    }
+    let model = json_body
+        .get("model")
+        .cloned()
+        .unwrap_or(json!("mock-model"));
+    match path.as_str() {
+        "/v1/completions" if json_body.get("stream") == Some(&Value::Bool(true)) => {
+            completion_stream(&model)
+        }
+        "/v1/completions" => Json(json!({
+            "id": "cmpl-mock", "object": "text_completion", "created": 1_764_000_000,
+            "model": model,
+            "choices": [{"index": 0, "text": " 4", "logprobs": null, "finish_reason": "stop", "stop_reason": null}],
+            "usage": {"prompt_tokens": 5, "total_tokens": 6, "completion_tokens": 1}
+        }))
+        .into_response(),
+        "/v1/embeddings" => Json(json!({
+            "id": "embd-mock", "object": "list", "created": 1_764_000_000, "model": model,
+            "data": [{"index": 0, "object": "embedding", "embedding": [0.25, -0.5, 0.125]}],
+            "usage": {"prompt_tokens": 3, "total_tokens": 3, "completion_tokens": 0}
+        }))
+        .into_response(),
+        "/tokenize" => Json(json!({"count": 3, "max_model_len": 4096, "tokens": [17, 42, 99]}))
+            .into_response(),
+        "/detokenize" => Json(json!({"prompt": "two plus two"})).into_response(),
+        // The rest echo what they got: the tests check it arrived intact.
+        _ => Json(json!({"route": path, "received": json_body})).into_response(),
+    }
+}
+
+fn completion_stream(model: &Value) -> Response {
+    let mut out = String::new();
+    for (i, text) in [" The", " answer", " is", " 4."].iter().enumerate() {
+        let finish = if i == 3 { json!("stop") } else { Value::Null };
+        let chunk = json!({"id": "cmpl-mock", "object": "text_completion", "created": 1_764_000_000,
+            "model": model, "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": finish}]});
+        out.push_str(&format!("data: {chunk}\n\n"));
+    }
+    out.push_str("data: [DONE]\n\n");
+    (
+        [(header::CONTENT_TYPE, "text/event-stream")],
+        Body::from(out),
+    )
+        .into_response()
+}
