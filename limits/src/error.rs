@@ -50,9 +50,9 @@ impl LimitError {
     /// refusals a client can retry.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            LimitError::RateLimited { retry_after, .. } => {
-                Some(Duration::from_secs(retry_after.as_secs_f64().ceil().max(1.0) as u64))
-            }
+            LimitError::RateLimited { retry_after, .. } => Some(Duration::from_secs(
+                retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            )),
             LimitError::TooManyConcurrent { .. } | LimitError::StoreUnavailable => {
                 Some(Duration::from_secs(1))
             }

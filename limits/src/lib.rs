@@ -61,7 +61,7 @@ enum Held {
 
 enum Store {
     Memory(memory::MemoryStore),
-    Redis(redis::RedisStore),
+    Redis(Box<redis::RedisStore>),
 }
 
 /// Admits requests. One per process, kept across reloads that leave
@@ -89,7 +89,7 @@ impl Limiter {
         config.validate()?;
         let store = match config.store {
             StoreKind::Memory => Store::Memory(memory::MemoryStore::default()),
-            StoreKind::Redis => Store::Redis(redis::RedisStore::new(config)?),
+            StoreKind::Redis => Store::Redis(Box::new(redis::RedisStore::new(config)?)),
         };
         Ok(Limiter {
             inner: Arc::new(Inner {
@@ -117,7 +117,9 @@ impl Limiter {
     /// for concurrency spends none of the tenant's rate.
     pub async fn admit(&self, tenant: &str, limits: TenantLimits) -> Result<Admission, LimitError> {
         if limits.unlimited() {
-            return Ok(Admission { _held: Held::Nothing });
+            return Ok(Admission {
+                _held: Held::Nothing,
+            });
         }
         let held = match &self.inner.store {
             Store::Memory(store) => store
@@ -146,7 +148,9 @@ impl Limiter {
             tracing::warn!(%error, tenant, store_errors = count, "limits store unavailable; {action} requests");
         }
         if open {
-            Ok(Admission { _held: Held::Nothing })
+            Ok(Admission {
+                _held: Held::Nothing,
+            })
         } else {
             Err(LimitError::StoreUnavailable)
         }

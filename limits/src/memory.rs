@@ -77,7 +77,9 @@ impl MemoryStore {
                 None => return Err(refused(Duration::from_secs(60))),
                 Some(rate) => {
                     if let Err(not_until) = rate.check() {
-                        return Err(refused(not_until.wait_time_from(DefaultClock::default().now())));
+                        return Err(refused(
+                            not_until.wait_time_from(DefaultClock::default().now()),
+                        ));
                     }
                 }
             }

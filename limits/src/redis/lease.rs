@@ -81,7 +81,11 @@ async fn keep(
     let release = connection.zrem::<_, _, i64>(&key, &id);
     match tokio::time::timeout(timeout, release).await {
         Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::warn!(%error, %key, "releasing a concurrency lease; it lapses by itself"),
-        Err(_) => tracing::warn!(%key, "releasing a concurrency lease timed out; it lapses by itself"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, %key, "releasing a concurrency lease; it lapses by itself")
+        }
+        Err(_) => {
+            tracing::warn!(%key, "releasing a concurrency lease timed out; it lapses by itself")
+        }
     }
 }

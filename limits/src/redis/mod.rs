@@ -67,9 +67,9 @@ impl RedisStore {
             // fast (and are admitted or refused) instead of queueing behind
             // a backoff; the next request tries again.
             .set_number_of_retries(0);
-        let connect = self.connection.get_or_try_init(|| {
-            ConnectionManager::new_with_config(self.client.clone(), config)
-        });
+        let connect = self
+            .connection
+            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config));
         Ok(within(self.timeout, connect).await??.clone())
     }
 
@@ -87,7 +87,11 @@ impl RedisStore {
         let (rate_key, lease_key) = self.keys(tenant);
         let lease_id = uuid::Uuid::new_v4().to_string();
         let rate = limits.requests_per_minute.unwrap_or(0);
-        let interval_us = if rate > 0 { 60e6 / f64::from(rate) } else { 0.0 };
+        let interval_us = if rate > 0 {
+            60e6 / f64::from(rate)
+        } else {
+            0.0
+        };
         let concurrent = limits.max_concurrent_requests.unwrap_or(0);
         let mut invocation = self.admit.key(&rate_key);
         invocation
