@@ -15,6 +15,13 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai" 2>/dev
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "openai>=1.40,<3"
 fi
+# The LiteLLM proxy, for tests/tests/litellm.rs (a first install takes about
+# 3-4 minutes; the venv is kept between runs).
+if [ ! -x "$venv/bin/litellm" ]; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "litellm[proxy]"
+fi
+# redis-server, for the Redis store's tests (limits/tests/redis_*.rs).
+command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
 export SELFBRAKE_TEST_PYTHON="$venv/bin/python"
 
 cargo test --workspace --all-targets "$@"
