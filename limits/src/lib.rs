@@ -55,7 +55,7 @@ pub struct Admission {
 #[derive(Debug)]
 enum Held {
     Nothing,
-    Permit(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
+    Slot(#[allow(dead_code)] memory::Slot),
     Lease(#[allow(dead_code)] redis::Lease),
 }
 
@@ -124,7 +124,7 @@ impl Limiter {
         let held = match &self.inner.store {
             Store::Memory(store) => store
                 .admit(tenant, limits)?
-                .map_or(Held::Nothing, Held::Permit),
+                .map_or(Held::Nothing, Held::Slot),
             Store::Redis(store) => match store.admit(tenant, limits).await {
                 Ok(decision) => decision?.map_or(Held::Nothing, Held::Lease),
                 Err(error) => return self.store_failed(tenant, &error),

@@ -103,3 +103,22 @@ async fn unlimited_tenants_are_always_admitted_and_zero_admits_nothing() {
     assert!(limiter.admit("z", limits(Some(0), None)).await.is_err());
     assert!(limiter.admit("z", limits(None, Some(0))).await.is_err());
 }
+
+#[tokio::test]
+async fn lowering_concurrency_counts_the_requests_still_in_flight() {
+    let limiter = memory();
+    let a = limiter.admit("acme", limits(None, Some(3))).await.unwrap();
+    let b = limiter.admit("acme", limits(None, Some(3))).await.unwrap();
+    // A reload lowers the limit to 1 while 2 are in flight: none fits.
+    assert!(limiter.admit("acme", limits(None, Some(1))).await.is_err());
+    drop(a);
+    assert!(
+        limiter.admit("acme", limits(None, Some(1))).await.is_err(),
+        "one still runs"
+    );
+    drop(b);
+    limiter
+        .admit("acme", limits(None, Some(1)))
+        .await
+        .expect("all old requests ended");
+}

@@ -34,6 +34,9 @@ pub enum ProxyError {
         message: String,
         retry_after: std::time::Duration,
     },
+    /// The shared limits store could not answer and `on_store_error = "closed"`.
+    #[error("the limits store is unavailable; retry shortly")]
+    LimitsUnavailable,
     /// Every stream slot of the server is taken (`server.max_concurrent_streams`).
     #[error("the server is at capacity; retry shortly")]
     Overloaded { retry_after: std::time::Duration },
@@ -63,7 +66,9 @@ impl ProxyError {
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Overloaded { .. } | ProxyError::LimitsUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ProxyError::Upstream(e) if upstream_auth(e) => StatusCode::BAD_GATEWAY,
             ProxyError::Upstream(e) => match (e.fault(), e) {
                 (Fault::Client, AdapterError::Status { status, .. }) => {
@@ -88,7 +93,7 @@ impl ProxyError {
             ProxyError::Forbidden(_) => "permission_error",
             ProxyError::NotFound(_) | ProxyError::MethodNotAllowed => "invalid_request_error",
             ProxyError::RateLimited { .. } => "rate_limit_error",
-            ProxyError::Overloaded { .. } => "server_error",
+            ProxyError::Overloaded { .. } | ProxyError::LimitsUnavailable => "server_error",
             ProxyError::Upstream(e) if upstream_auth(e) => "upstream_error",
             ProxyError::Upstream(e) => match e.fault() {
                 Fault::Client => "invalid_request_error",
@@ -112,6 +117,7 @@ impl ProxyError {
             ProxyError::MethodNotAllowed => "method_not_allowed",
             ProxyError::RateLimited { .. } => "rate_limit_exceeded",
             ProxyError::Overloaded { .. } => "overloaded",
+            ProxyError::LimitsUnavailable => "limits_unavailable",
             ProxyError::Upstream(e) if upstream_auth(e) => "upstream_auth",
             ProxyError::Upstream(e) => match e {
                 AdapterError::Connect(_) => "upstream_unreachable",
@@ -215,4 +221,22 @@ fn upstream_auth(e: &AdapterError) -> bool {
             ..
         }
     )
+}
+
+impl From<selfbrake_limits::LimitError> for ProxyError {
+    fn from(e: selfbrake_limits::LimitError) -> Self {
+        use selfbrake_limits::LimitError;
+        match e {
+            LimitError::RateLimited { retry_after, .. } => ProxyError::RateLimited {
+                message: e.to_string(),
+                retry_after: retry_after.max(std::time::Duration::from_secs(1)),
+            },
+            LimitError::TooManyConcurrent { .. } => ProxyError::RateLimited {
+                message: e.to_string(),
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            LimitError::StoreUnavailable => ProxyError::LimitsUnavailable,
+            LimitError::InvalidConfig(m) => ProxyError::Internal(m),
+        }
+    }
 }

@@ -11,7 +11,6 @@ pub mod brake;
 pub mod config;
 pub mod error;
 pub mod gateway;
-pub mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod reload;

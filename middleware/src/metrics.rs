@@ -54,6 +54,9 @@ pub struct Metrics {
     pub overhead: Histogram,
     pub streams_in_flight: Gauge,
     pub reloads: Family<ResultLabels, Counter>,
+    /// Admissions the shared limits store could not answer (admitted or
+    /// refused as `limits.on_store_error` says).
+    pub limits_store_errors: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -115,6 +118,12 @@ impl Metrics {
             "Config reloads by result (ok, error)",
             reloads.clone(),
         );
+        let limits_store_errors = Counter::default();
+        registry.register(
+            "limits_store_errors",
+            "Admissions the limits store (Redis) could not answer",
+            limits_store_errors.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -125,6 +134,7 @@ impl Metrics {
             overhead,
             streams_in_flight,
             reloads,
+            limits_store_errors,
         }
     }
 

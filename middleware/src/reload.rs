@@ -31,7 +31,7 @@ pub fn reload(
         if config.server.listen != listen {
             tracing::warn!(old = listen, new = %config.server.listen, "server.listen changes only on restart");
         }
-        Gateway::build(&config)
+        Gateway::rebuild(&config, Some(&gateways.current()))
     });
     let label = ResultLabels {
         result: if result.is_ok() { "ok" } else { "error" }.into(),

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use config::{Environment, File, FileFormat};
+use selfbrake_limits::LimitsConfig;
 use serde::Deserialize;
 
 use super::{BackendConfig, ConfigError, ConfigIssue, PolicyConfig, ServerConfig, TenantConfig};
@@ -18,6 +19,9 @@ pub struct Config {
     pub policies: BTreeMap<String, PolicyConfig>,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Where tenants' limits are counted (`memory`, or `redis` shared by replicas).
+    #[serde(default)]
+    pub limits: LimitsConfig,
 }
 
 impl Config {

@@ -74,6 +74,9 @@ impl Config {
             ));
         }
         self.validate_exposure(&mut issues);
+        if let Err(e) = self.limits.validate() {
+            issues.push(ConfigIssue::new("limits", e.to_string()));
+        }
         if self.server.max_header_bytes == 0 {
             issues.push(ConfigIssue::new(
                 "server.max_header_bytes",

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use selfbrake_adapters::Backend;
+use selfbrake_limits::Limiter;
 
 use crate::config::{Config, ConfigError, ServerConfig};
 
@@ -39,12 +40,21 @@ pub use tenant::{hash_key, Tenant, Tenants};
 pub struct Gateway {
     pub server: ServerConfig,
     pub tenants: Tenants,
+    /// Admission against the tenants' limits; carried over by a reload that
+    /// keeps `[limits]`, so counters survive it.
+    pub limiter: Limiter,
 }
 
 impl Gateway {
     /// Validates `config`, builds its backends (loading embedded engines:
     /// call from a blocking context) and prepares every tenant's policies.
     pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        Self::rebuild(config, None)
+    }
+
+    /// As [`build`](Self::build), reusing `previous`'s limiter when
+    /// `[limits]` is unchanged (a reload).
+    pub fn rebuild(config: &Config, previous: Option<&Gateway>) -> Result<Self, ConfigError> {
         let issues = config.validate();
         if !issues.is_empty() {
             return Err(ConfigError(issues));
@@ -73,9 +83,15 @@ impl Gateway {
                 .collect();
             selfbrake_adapters::mistralrs::retain(&embedded);
         }
+        let limiter = match previous {
+            Some(old) if old.limiter.config() == &config.limits => old.limiter.clone(),
+            _ => Limiter::new(&config.limits)
+                .map_err(|e| ConfigError::at("limits", e.to_string()))?,
+        };
         Ok(Self {
             server: config.server.clone(),
             tenants,
+            limiter,
         })
     }
 }

@@ -10,8 +10,8 @@ use crate::error::ProxyError;
 use crate::gateway::{Gateway, Policy, Tenant};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::limits::Admission;
 use crate::server::AppState;
+use selfbrake_limits::{Admission, TenantLimits};
 
 /// Header a request uses to pick one of its tenant's allowed policies.
 pub const POLICY_HEADER: &str = "x-selfbrake-policy";
@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for RequestContext {
         let received = Instant::now();
         let gateway = state.gateway();
         let mut labels = ("unknown".to_string(), "unknown".to_string());
-        let result = admit(state, &gateway, &parts.headers, &mut labels);
+        let result = admit(state, &gateway, &parts.headers, &mut labels).await;
         match result {
             Ok((tenant, policy, admission)) => Ok(RequestContext {
                 id: header(&parts.headers, REQUEST_ID.as_str())
@@ -60,7 +60,7 @@ impl FromRequestParts<AppState> for RequestContext {
 
 /// Authenticate → pick the policy → admit. `labels` (tenant, policy) is
 /// filled as far as the request got, for the metrics of a refusal.
-fn admit(
+async fn admit(
     state: &AppState,
     gateway: &Gateway,
     headers: &HeaderMap,
@@ -80,7 +80,17 @@ fn admit(
         .map_err(|_| ProxyError::Overloaded {
             retry_after: OVERLOAD_RETRY,
         })?;
-    let tenant_slot = state.limits.admit(&tenant)?;
+    let limits = TenantLimits {
+        requests_per_minute: tenant.config.requests_per_minute,
+        max_concurrent_requests: tenant.config.max_concurrent_requests,
+    };
+    let errors_before = gateway.limiter.store_errors();
+    let tenant_slot = gateway.limiter.admit(&tenant.name, limits).await;
+    let store_errors = gateway.limiter.store_errors() - errors_before;
+    if store_errors > 0 {
+        state.metrics.limits_store_errors.inc_by(store_errors);
+    }
+    let tenant_slot = tenant_slot.map_err(ProxyError::from)?;
     Ok((
         tenant,
         policy,

@@ -3,7 +3,6 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::gateway::{Gateway, SharedGateway};
-use crate::limits::Limits;
 use crate::metrics::Metrics;
 
 /// Shared by every handler. The gateway is swapped atomically by a config
@@ -13,7 +12,6 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub gateways: SharedGateway,
     pub metrics: Metrics,
-    pub limits: Limits,
     /// `server.max_concurrent_streams` slots, fixed at start.
     pub streams: Arc<Semaphore>,
 }
@@ -28,7 +26,6 @@ impl AppState {
             streams: Arc::new(Semaphore::new(gateway.server.max_concurrent_streams)),
             gateways: SharedGateway::new(gateway),
             metrics,
-            limits: Limits::default(),
         }
     }
 
