@@ -15,16 +15,16 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod defaults;
 mod error;
 pub mod eval;
 mod monitor;
 pub mod rules;
+pub mod shipped;
 mod spec;
 pub mod text;
 mod verdict;
 
-pub use defaults::{aggressive_rules, cautious_rules, default_rules};
+pub use shipped::{aggressive_rules, cautious_rules, default_rules};
 pub use error::PolicyError;
 pub use monitor::Monitor;
 pub use spec::{AnswerForm, RuleSpec};
