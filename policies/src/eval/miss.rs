@@ -54,7 +54,7 @@ impl Miss {
 /// Classifies a lost answer from the rule that braked, the answer the
 /// monitor held at the cut and the trace's final answer.
 pub fn classify(rule: &str, at_cut: Option<&str>, final_answer: Option<&str>) -> Miss {
-    let Some(fin) = final_answer else {
+    let Some(fin) = final_answer.filter(|f| !f.trim().is_empty()) else {
         return Miss::NoFinal;
     };
     let fin_n = normalize(fin);
@@ -128,6 +128,7 @@ mod tests {
             Miss::Extraction
         );
         assert_eq!(classify("convergence", Some("5"), None), Miss::NoFinal);
+        assert_eq!(classify("convergence", Some("5"), Some(" ")), Miss::NoFinal);
         assert_eq!(
             classify("convergence", Some("3"), Some("3, 5, 7")),
             Miss::Partial

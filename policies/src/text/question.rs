@@ -69,10 +69,22 @@ impl Question {
     /// several values (a lone scalar counts only when `complete`, e.g. boxed:
     /// the model's whole answer, say after rejecting an extraneous root).
     pub fn admits(&self, normalized: &str, complete: bool) -> bool {
-        if self.gives(normalized) {
+        if self.gives(balanced_tail(normalized)) {
             return false;
         }
         !self.several || complete || is_several(normalized)
+    }
+}
+
+/// `50)` → `50`: a closing bracket the candidate never opened is the end
+/// of the surrounding text (`(x=40,y=50)`), not part of the value.
+fn balanced_tail(n: &str) -> &str {
+    let opens = n.matches(['(', '[']).count();
+    let closes = n.matches([')', ']']).count();
+    if closes > opens {
+        n.trim_end_matches([')', ']'])
+    } else {
+        n
     }
 }
 
@@ -120,7 +132,9 @@ fn numbers(text: &str) -> impl Iterator<Item = String> + '_ {
             {
                 i += 1;
             }
-            if b.get(i).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'^') {
+            // A number glued to letters (`2x`) is not a stated value; one
+            // followed by `^` still is (`124^\circ`, the base of `2^{10}`).
+            if b.get(i).is_some_and(u8::is_ascii_alphabetic) {
                 continue;
             }
             return Some(text[start..i].to_string());
@@ -147,12 +161,16 @@ mod tests {
 
     #[test]
     fn given_numbers_are_not_answers() {
-        let q = Question::parse("A train goes 1,200 miles in 3.5 hours; \\frac{1}{2} of it is x^2 rail.");
+        let q = Question::parse(
+            "A train goes 1,200 miles in 3.5 hours at $124^\\circ$; \\frac{1}{2} of it is x^2 rail.",
+        );
         assert!(q.gives("1200"));
         assert!(q.gives("7/2"));
         assert!(q.gives("1/2"));
+        assert!(q.gives("124"), "a labelled angle is a given value");
         assert!(!q.gives("2"), "an exponent is not a given value");
         assert!(!q.admits("1200", true));
+        assert!(!q.admits("1200)", false), "a stray closing bracket is not part of the value");
         assert!(q.admits("343", false));
     }
 
