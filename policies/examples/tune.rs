@@ -86,6 +86,23 @@ fn main() {
     println!("\nchosen on all traces: {}", grid[best].0);
     let ships = grid[best].1 == default_rules();
     println!("equals policies/shipped/default.toml: {ships}");
+    for (split, folds) in [
+        (format!("{k} folds by question"), question_folds(&traces, k)),
+        ("leave one source out".to_string(), source_folds(&traces)),
+    ] {
+        println!("\nthe chosen candidate, fixed, per held-out fold ({split}):");
+        header();
+        let mut held = Vec::new();
+        let mut held_short = Vec::new();
+        for fold in &folds {
+            let report = fold.report(&rows[best]).report;
+            let s = short_in(&rows[best], fold);
+            line(&fold.name, &report, &Report::from_rows(&s));
+            held.push(report);
+            held_short.push(s);
+        }
+        line("MEAN of held-out folds", &Report::mean(&held), &pooled_short(&held_short));
+    }
     println!("\nlost answers of the chosen candidate, by class:");
     for class in Miss::ALL {
         let ids: Vec<&str> = rows[best]
