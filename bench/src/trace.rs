@@ -72,8 +72,12 @@ pub fn synthetic(n: usize) -> Generation {
 /// `max_tokens` reasoning tokens.
 pub fn from_jsonl(path: &Path, max_tokens: usize) -> Result<Vec<Generation>, BenchError> {
     let text = std::fs::read_to_string(path)?;
-    let traces = parse_traces(&text).map_err(|e| BenchError::Other(format!("{}: {e}", path.display())))?;
-    let out: Vec<Generation> = traces.iter().filter_map(|t| generation(t, max_tokens)).collect();
+    let traces =
+        parse_traces(&text).map_err(|e| BenchError::Other(format!("{}: {e}", path.display())))?;
+    let out: Vec<Generation> = traces
+        .iter()
+        .filter_map(|t| generation(t, max_tokens))
+        .collect();
     if out.is_empty() {
         return Err(BenchError::Other(format!(
             "no reasoning in {}",

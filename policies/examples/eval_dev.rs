@@ -60,11 +60,13 @@ fn main() {
                 .collect()
         }
         Some("short") => {
-            let short = |t: &Trace| {
-                selfbrake_policies::eval::approx_tokens(&t.reasoning).count() < 1000
-            };
+            let short =
+                |t: &Trace| selfbrake_policies::eval::approx_tokens(&t.reasoning).count() < 1000;
             let (s, l): (Vec<Trace>, Vec<Trace>) = traces.into_iter().partition(short);
-            vec![("under 1,000 tokens".into(), s), ("1,000 tokens or more".into(), l)]
+            vec![
+                ("under 1,000 tokens".into(), s),
+                ("1,000 tokens or more".into(), l),
+            ]
         }
         Some(other) => panic!("--split source|short, not {other}"),
     };

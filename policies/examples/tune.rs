@@ -56,7 +56,11 @@ fn main() {
     println!("{} traces, {} candidates", traces.len(), grid.len());
     let rows: Vec<Vec<TraceRow>> = grid
         .iter()
-        .map(|(_, rules)| evaluate(&traces, rules, |_, _| {}).expect("valid rules").rows)
+        .map(|(_, rules)| {
+            evaluate(&traces, rules, |_, _| {})
+                .expect("valid rules")
+                .rows
+        })
         .collect();
     println!("\nin sample (every trace):");
     header();
@@ -76,11 +80,19 @@ fn main() {
             let chosen = &rows[best];
             let report = fold.report(chosen).report;
             let s = short_in(chosen, fold);
-            line(&format!("{} -> {}", fold.name, grid[best].0), &report, &Report::from_rows(&s));
+            line(
+                &format!("{} -> {}", fold.name, grid[best].0),
+                &report,
+                &Report::from_rows(&s),
+            );
             held.push(report);
             held_short.push(s);
         }
-        line("MEAN of held-out folds", &Report::mean(&held), &pooled_short(&held_short));
+        line(
+            "MEAN of held-out folds",
+            &Report::mean(&held),
+            &pooled_short(&held_short),
+        );
     }
     let best = choose(&rows, |r| Report::from_rows(r));
     println!("\nchosen on all traces: {}", grid[best].0);
@@ -101,7 +113,11 @@ fn main() {
             held.push(report);
             held_short.push(s);
         }
-        line("MEAN of held-out folds", &Report::mean(&held), &pooled_short(&held_short));
+        line(
+            "MEAN of held-out folds",
+            &Report::mean(&held),
+            &pooled_short(&held_short),
+        );
     }
     println!("\nlost answers of the chosen candidate, by class:");
     for class in Miss::ALL {
@@ -134,7 +150,9 @@ fn choose(rows: &[Vec<TraceRow>], on: impl Fn(&[TraceRow]) -> Report) -> usize {
 }
 
 fn feasible(r: &Report) -> bool {
-    r.accuracy_loss_points() <= 0.5 + 1e-9 && r.answer_reached >= 0.99 && r.premature_fraction == 0.0
+    r.accuracy_loss_points() <= 0.5 + 1e-9
+        && r.answer_reached >= 0.99
+        && r.premature_fraction == 0.0
 }
 
 /// Orders `a` against `b`: greater is better.
@@ -169,7 +187,16 @@ fn pooled_short(per_fold: &[Vec<TraceRow>]) -> Report {
 fn header() {
     println!(
         "{:<52} {:>6} {:>7} {:>7} {:>6} {:>8} {:>7} {:>6} {:>6} {:>12}",
-        "candidate", "traces", "braked", "saved", "oracle", "reached", "acc", "loss", "prem", "short s/orc"
+        "candidate",
+        "traces",
+        "braked",
+        "saved",
+        "oracle",
+        "reached",
+        "acc",
+        "loss",
+        "prem",
+        "short s/orc"
     );
 }
 
@@ -194,11 +221,14 @@ fn line(name: &str, r: &Report, s: &Report) {
 /// runaway guards (a generation loop, a 32k cap no trace reaches).
 fn candidates() -> Vec<(String, Vec<RuleSpec>)> {
     let json = |s: &str| -> RuleSpec { serde_json::from_str(s).expect("valid rule") };
-    let recheck = json(r#"{"kind":"convergence","repeats":2,"verified":false,"then_recheck":true}"#);
-    let once_recheck = json(r#"{"kind":"convergence","repeats":1,"verified":false,"then_recheck":true}"#);
+    let recheck =
+        json(r#"{"kind":"convergence","repeats":2,"verified":false,"then_recheck":true}"#);
+    let once_recheck =
+        json(r#"{"kind":"convergence","repeats":1,"verified":false,"then_recheck":true}"#);
     let stated2 = json(r#"{"kind":"convergence","repeats":2,"form":"stated","verified":false}"#);
-    let stated_recheck =
-        json(r#"{"kind":"convergence","repeats":1,"form":"stated","verified":false,"then_recheck":true}"#);
+    let stated_recheck = json(
+        r#"{"kind":"convergence","repeats":1,"form":"stated","verified":false,"then_recheck":true}"#,
+    );
     let x3 = json(r#"{"kind":"convergence","repeats":3,"verified":true}"#);
     let x4 = json(r#"{"kind":"convergence","repeats":4,"verified":true}"#);
     let (recheck_prev, x4_prev) = (recheck.clone(), x4.clone());
@@ -216,13 +246,31 @@ fn candidates() -> Vec<(String, Vec<RuleSpec>)> {
     };
     vec![
         with("re-check", vec![recheck.clone()]),
-        with("re-check + stated x2", vec![recheck.clone(), stated2.clone()]),
-        with("re-check + stated, then re-check", vec![recheck.clone(), stated_recheck.clone()]),
-        with("re-check + stated settled 0.5", vec![recheck.clone(), stated_settle]),
+        with(
+            "re-check + stated x2",
+            vec![recheck.clone(), stated2.clone()],
+        ),
+        with(
+            "re-check + stated, then re-check",
+            vec![recheck.clone(), stated_recheck.clone()],
+        ),
+        with(
+            "re-check + stated settled 0.5",
+            vec![recheck.clone(), stated_settle],
+        ),
         with("re-check + x4 verified", vec![recheck.clone(), x4.clone()]),
-        with("re-check + x4 verified + stated x2", vec![recheck.clone(), x4, stated2.clone()]),
-        with("re-check + x3 verified settled 0.5", vec![recheck.clone(), x3_settle]),
-        with("re-check + x2 verified settled 1.0", vec![recheck.clone(), x2_settle]),
+        with(
+            "re-check + x4 verified + stated x2",
+            vec![recheck.clone(), x4, stated2.clone()],
+        ),
+        with(
+            "re-check + x3 verified settled 0.5",
+            vec![recheck.clone(), x3_settle],
+        ),
+        with(
+            "re-check + x2 verified settled 1.0",
+            vec![recheck.clone(), x2_settle],
+        ),
         with("re-check + x3 verified", vec![recheck, x3]),
         with("once, then re-check", vec![once_recheck, stated2.clone()]),
         // The default before issue 18, for comparison: hesitation (marker

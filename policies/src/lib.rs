@@ -24,8 +24,8 @@ mod spec;
 pub mod text;
 mod verdict;
 
-pub use shipped::{aggressive_rules, cautious_rules, default_rules};
 pub use error::PolicyError;
 pub use monitor::Monitor;
+pub use shipped::{aggressive_rules, cautious_rules, default_rules};
 pub use spec::{AnswerForm, RuleSpec};
 pub use verdict::{Brake, Verdict};

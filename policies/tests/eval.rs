@@ -137,7 +137,11 @@ fn default_policy_keeps_every_answer_on_held_out_folds() {
         assert!(mean.accuracy_loss_points() <= 0.5, "{name}: {mean:?}");
         assert!(mean.answer_reached >= 0.99, "{name}: {mean:?}");
         assert_eq!(mean.premature_fraction, 0.0, "{name}");
-        assert!(mean.saved_fraction >= 0.17, "{name}: saved {}", mean.saved_fraction);
+        assert!(
+            mean.saved_fraction >= 0.17,
+            "{name}: saved {}",
+            mean.saved_fraction
+        );
     }
     let lost: Vec<(&str, Option<Miss>)> = ev
         .rows
@@ -148,5 +152,9 @@ fn default_policy_keeps_every_answer_on_held_out_folds() {
     assert_eq!(lost, [("r1-math500-32", Some(Miss::NoFinal))]);
     let short = Report::from_rows(ev.rows.iter().filter(|r| r.full_tokens < 1000));
     assert!(short.traces >= 70, "{} short traces", short.traces);
-    assert!(short.saved_fraction >= 0.03, "short: saved {}", short.saved_fraction);
+    assert!(
+        short.saved_fraction >= 0.03,
+        "short: saved {}",
+        short.saved_fraction
+    );
 }

@@ -150,18 +150,27 @@ fn unicode_never_panics_and_keeps_positions() {
 fn the_question_rules_out_given_values_and_lone_components() {
     let policy = rules(r#"[{"kind":"convergence","repeats":2,"verified":false}]"#);
     let feed = |m: &mut Monitor, text: &str| {
-        text.split_inclusive(' ')
-            .find_map(|t| match m.observe(t) {
-                Verdict::Brake(b) => Some(b),
-                Verdict::Continue => None,
-            })
+        text.split_inclusive(' ').find_map(|t| match m.observe(t) {
+            Verdict::Brake(b) => Some(b),
+            Verdict::Continue => None,
+        })
     };
     let given = "So the price is 12.\n\nWait, the price is 12.\n\nSo the total is 36.\n\nCheck: the total is 36.\n\n";
     let b = feed(&mut Monitor::new(&policy).unwrap(), given).unwrap();
-    assert_eq!(b.answer.as_deref(), Some("12"), "without the question 12 converges");
-    let mut told = Monitor::new(&policy).unwrap().with_question("Each of 3 boxes costs 12 dollars. What is the total?");
+    assert_eq!(
+        b.answer.as_deref(),
+        Some("12"),
+        "without the question 12 converges"
+    );
+    let mut told = Monitor::new(&policy)
+        .unwrap()
+        .with_question("Each of 3 boxes costs 12 dollars. What is the total?");
     let b = feed(&mut told, given).unwrap();
-    assert_eq!(b.answer.as_deref(), Some("36"), "12 is given by the question");
+    assert_eq!(
+        b.answer.as_deref(),
+        Some("36"),
+        "12 is given by the question"
+    );
 
     let pair = "So x = -2.\n\nWait, x = -2.\n\nThen y = 1, so the point is (-2, 1).\n\nYes, the point is (-2, 1).\n\n";
     let mut told = Monitor::new(&policy).unwrap();
@@ -169,7 +178,11 @@ fn the_question_rules_out_given_values_and_lone_components() {
     let b = feed(&mut told, pair).unwrap();
     assert_eq!(b.answer.as_deref(), Some("(-2, 1)"));
     let b = feed(&mut Monitor::new(&policy).unwrap(), pair).unwrap();
-    assert_eq!(b.answer.as_deref(), Some("-2"), "without the question the first component converges");
+    assert_eq!(
+        b.answer.as_deref(),
+        Some("-2"),
+        "without the question the first component converges"
+    );
 }
 
 /// `settle`: a converged value brakes only once the reasoning since it was
@@ -181,7 +194,10 @@ fn settle_waits_in_proportion_to_the_reasoning_so_far() {
     let head = "We add the two parts: 17 + 25 = 42.\n\nSo the sum is 42.\n\n";
     let mut m = Monitor::new(&policy).unwrap();
     let mut braked_at = None;
-    let text = format!("{head}{}", "Now the details again, nothing new here.\n\n".repeat(4));
+    let text = format!(
+        "{head}{}",
+        "Now the details again, nothing new here.\n\n".repeat(4)
+    );
     for (i, c) in text.char_indices() {
         if let Verdict::Brake(b) = m.observe(&text[i..i + c.len_utf8()]) {
             assert_eq!(b.answer.as_deref(), Some("42"));
@@ -191,11 +207,20 @@ fn settle_waits_in_proportion_to_the_reasoning_so_far() {
     }
     let first = "We add the two parts: 17 + 25 = 42.\n\n".chars().count() as u64;
     let at = braked_at.expect("settles");
-    assert!(at >= 2 * first, "braked at {at}, before twice the {first} chars that found it");
-    assert!(at < 2 * first + 45, "braked at {at}: the first step end past twice {first}");
+    assert!(
+        at >= 2 * first,
+        "braked at {at}, before twice the {first} chars that found it"
+    );
+    assert!(
+        at < 2 * first + 45,
+        "braked at {at}: the first step end past twice {first}"
+    );
     // Another value concluded meanwhile disarms it.
     let mut m = Monitor::new(&policy).unwrap();
-    let moved_on = format!("{head}Then 42 * 2 = 84.\n\n{}", "More text, no value.\n\n".repeat(6));
+    let moved_on = format!(
+        "{head}Then 42 * 2 = 84.\n\n{}",
+        "More text, no value.\n\n".repeat(6)
+    );
     assert!(moved_on
         .split_inclusive(' ')
         .all(|t| m.observe(t) == Verdict::Continue));

@@ -68,9 +68,24 @@ fn cautious_saves_less_than_default_and_aggressive_more() {
         evaluate(&traces, &rules, |_, _| {}).unwrap().report
     };
     let (c, d, a) = (report("cautious"), report("default"), report("aggressive"));
-    assert!(c.saved_fraction < d.saved_fraction, "{} vs {}", c.saved_fraction, d.saved_fraction);
-    assert!(d.saved_fraction + 0.1 < a.saved_fraction, "{} vs {}", d.saved_fraction, a.saved_fraction);
+    assert!(
+        c.saved_fraction < d.saved_fraction,
+        "{} vs {}",
+        c.saved_fraction,
+        d.saved_fraction
+    );
+    assert!(
+        d.saved_fraction + 0.1 < a.saved_fraction,
+        "{} vs {}",
+        d.saved_fraction,
+        a.saved_fraction
+    );
     assert!(c.answer_reached >= d.answer_reached);
-    assert!(d.answer_reached > a.answer_reached + 0.02, "{} vs {}", d.answer_reached, a.answer_reached);
+    assert!(
+        d.answer_reached > a.answer_reached + 0.02,
+        "{} vs {}",
+        d.answer_reached,
+        a.answer_reached
+    );
     assert!(c.braked_fraction < d.braked_fraction && d.braked_fraction < a.braked_fraction);
 }

@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use crate::body::body_stream;
 pub use crate::body::StreamRecord;
 use crate::script::tokenize;
-use selfbrake_policies::text::last_boxed;
 use crate::wire::{apply_fault, Generation};
 use crate::{Fault, MockConfig};
+use selfbrake_policies::text::last_boxed;
 
 /// A request the mock received.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-pub use selfbrake_policies::eval::Trace;
 use selfbrake_policies::eval::parse_traces;
+pub use selfbrake_policies::eval::Trace;
 
 use crate::script::Script;
 

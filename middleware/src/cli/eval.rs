@@ -43,8 +43,8 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut traces: Vec<Trace> = Vec::new();
     for path in &args.traces {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         traces.extend(parse_traces(&text).with_context(|| format!("parsing {}", path.display()))?);
     }
     let config = match &args.config {
@@ -71,7 +71,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let folds = args
         .folds
         .map(|k| FoldFigures::new(&traces, &evaluation.rows, k as usize));
-    let files: Vec<String> = args.traces.iter().map(|p| p.display().to_string()).collect();
+    let files: Vec<String> = args
+        .traces
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     if args.json {
         let mut json = serde_json::to_value(&evaluation.report)?;
         json["misses"] = serde_json::to_value(miss_counts(&evaluation.rows))?;
@@ -147,10 +151,10 @@ impl FoldFigures {
                 "\nheld-out folds by {name}:\n{:<44} {:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7}\n",
                 "fold", "traces", "saved", "oracle", "reached", "acc full", "acc brk", "prem"
             ));
-            let rows = reports
-                .iter()
-                .map(|r| (r.fold.as_str(), &r.report))
-                .chain([("mean of folds", mean), ("short reasoning (< 1,000 tokens)", short)]);
+            let rows = reports.iter().map(|r| (r.fold.as_str(), &r.report)).chain([
+                ("mean of folds", mean),
+                ("short reasoning (< 1,000 tokens)", short),
+            ]);
             for (fold, r) in rows {
                 let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.1}%", 100.0 * v));
                 out.push_str(&format!(

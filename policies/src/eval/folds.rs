@@ -123,7 +123,13 @@ mod tests {
     #[test]
     fn a_question_never_straddles_folds_and_every_trace_is_held_out_once() {
         let traces: Vec<Trace> = (0..40)
-            .map(|i| trace(&i.to_string(), ["a", "b", "c"][i % 3], &format!("q{}", i % 13)))
+            .map(|i| {
+                trace(
+                    &i.to_string(),
+                    ["a", "b", "c"][i % 3],
+                    &format!("q{}", i % 13),
+                )
+            })
             .collect();
         let folds = question_folds(&traces, 5);
         assert_eq!(folds.len(), 5);
@@ -131,9 +137,9 @@ mod tests {
         for f in &folds {
             for &i in &f.held_out {
                 seen[i] += 1;
-                for j in 0..traces.len() {
-                    if traces[j].question == traces[i].question {
-                        assert!(f.holds(j), "question {} split", traces[i].question);
+                for (j, other) in traces.iter().enumerate() {
+                    if other.question == traces[i].question {
+                        assert!(f.holds(j), "question {} split", other.question);
                     }
                 }
             }
@@ -143,6 +149,9 @@ mod tests {
         assert!(sizes.iter().all(|&s| (6..=12).contains(&s)), "{sizes:?}");
         let by_source = source_folds(&traces);
         assert_eq!(by_source.len(), 3);
-        assert!(by_source[0].held_out.iter().all(|&i| traces[i].source == "a"));
+        assert!(by_source[0]
+            .held_out
+            .iter()
+            .all(|&i| traces[i].source == "a"));
     }
 }

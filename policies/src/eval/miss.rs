@@ -115,16 +115,26 @@ mod tests {
 
     #[test]
     fn classes() {
-        assert_eq!(classify("convergence", Some("5"), Some("18")), Miss::Intermediate);
+        assert_eq!(
+            classify("convergence", Some("5"), Some("18")),
+            Miss::Intermediate
+        );
         assert_eq!(classify("markers", Some("5"), Some("18")), Miss::Hesitation);
         assert_eq!(classify("markers", None, Some("18")), Miss::Hesitation);
-        assert_eq!(classify("convergence", Some("-2"), Some("(-2, 1)")), Miss::Partial);
+        assert_eq!(
+            classify("convergence", Some("-2"), Some("(-2, 1)")),
+            Miss::Partial
+        );
         assert_eq!(
             classify("convergence", Some("\\dfrac{1}{2}"), Some("1/2")),
             Miss::Extraction
         );
         assert_eq!(
-            classify("convergence", Some("(3,\\frac{\\pi}{2})"), Some("\\left( 3, \\frac{\\pi}{2} \\right)")),
+            classify(
+                "convergence",
+                Some("(3,\\frac{\\pi}{2})"),
+                Some("\\left( 3, \\frac{\\pi}{2} \\right)")
+            ),
             Miss::Extraction
         );
         assert_eq!(classify("convergence", Some("5"), None), Miss::NoFinal);

@@ -72,7 +72,8 @@ impl Report {
     /// Aggregates rows (any subset of one evaluation). Token sums are over
     /// all rows, so long traces weigh more; fractions are over rows.
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a TraceRow>) -> Self {
-        let (mut n, mut full, mut kept, mut oracle, mut oracle_st) = (0usize, 0u64, 0u64, 0u64, 0u64);
+        let (mut n, mut full, mut kept, mut oracle, mut oracle_st) =
+            (0usize, 0u64, 0u64, 0u64, 0u64);
         let (mut braked, mut reached, mut stated, mut preserved, mut premature) = (0, 0, 0, 0, 0);
         let (mut graded, mut ok_full, mut ok_braked) = (0usize, 0usize, 0usize);
         for r in rows {

@@ -187,7 +187,11 @@ impl Convergence {
         if self.armed.as_ref().is_some_and(|(a, ..)| a != normalized) {
             self.armed = None;
         }
-        if self.settling.as_ref().is_some_and(|(a, ..)| a != normalized) {
+        if self
+            .settling
+            .as_ref()
+            .is_some_and(|(a, ..)| a != normalized)
+        {
             self.settling = None;
         }
         let (reason, first_chars) = self.statement(normalized, raw, ctx)?;
@@ -212,7 +216,10 @@ impl Convergence {
         }
         let (_, raw, reason, _) = self.settling.take()?;
         self.converged = Some(raw);
-        Some(format!("{reason}, and it stood for {:.1}x the reasoning that found it", self.settle))
+        Some(format!(
+            "{reason}, and it stood for {:.1}x the reasoning that found it",
+            self.settle
+        ))
     }
 }
 
@@ -270,7 +277,10 @@ impl Detector for Convergence {
                 None
             }
             Event::StepEnd(step) => {
-                let ctx = Ctx { step: *step, ..*ctx };
+                let ctx = Ctx {
+                    step: *step,
+                    ..*ctx
+                };
                 if let Some((normalized, raw)) = self.pending.take() {
                     if let Some(reason) = self.counted(&normalized, &raw, &ctx) {
                         return Some(reason);

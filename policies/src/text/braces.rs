@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn last_complete_box_wins() {
-        assert_eq!(last_boxed("x \\boxed{1} y \\boxed{\\frac{1}{2}} z"), Some("\\frac{1}{2}"));
+        assert_eq!(
+            last_boxed("x \\boxed{1} y \\boxed{\\frac{1}{2}} z"),
+            Some("\\frac{1}{2}")
+        );
         assert_eq!(last_boxed("\\fbox{3} then \\boxed{4}"), Some("4"));
         assert_eq!(last_boxed("\\boxed{1} \\boxed{open"), Some("1"));
         assert_eq!(last_boxed("no box"), None);

@@ -61,7 +61,9 @@ impl Question {
 
     /// Whether `normalized` is a number the question states.
     pub fn gives(&self, normalized: &str) -> bool {
-        self.given.binary_search_by(|g| g.as_str().cmp(normalized)).is_ok()
+        self.given
+            .binary_search_by(|g| g.as_str().cmp(normalized))
+            .is_ok()
     }
 
     /// Whether a candidate (normalised) can be this question's answer: not a
@@ -118,7 +120,8 @@ fn numbers(text: &str) -> impl Iterator<Item = String> + '_ {
                     return Some(format!("{num}/{den}"));
                 }
             }
-            let glued = i > 0 && (b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'^' | b'_' | b'.'));
+            let glued = i > 0
+                && (b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'^' | b'_' | b'.'));
             if !b[i].is_ascii_digit() || glued {
                 i += 1;
                 continue;
@@ -170,7 +173,10 @@ mod tests {
         assert!(q.gives("124"), "a labelled angle is a given value");
         assert!(!q.gives("2"), "an exponent is not a given value");
         assert!(!q.admits("1200", true));
-        assert!(!q.admits("1200)", false), "a stray closing bracket is not part of the value");
+        assert!(
+            !q.admits("1200)", false),
+            "a stray closing bracket is not part of the value"
+        );
         assert!(q.admits("343", false));
     }
 
@@ -180,7 +186,10 @@ mod tests {
         assert!(q.asks_several());
         assert!(!q.admits("-2", false));
         assert!(q.admits("(-2,1)", false));
-        assert!(q.admits("-2", true), "a boxed lone value is the whole answer");
+        assert!(
+            q.admits("-2", true),
+            "a boxed lone value is the whole answer"
+        );
         let i = Question::parse("Express your answer in interval notation.");
         assert!(i.admits("(-\\infty,3]", false));
         let one = Question::parse("Find the smallest possible value of a.");
