@@ -78,7 +78,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .collect();
     if args.json {
         let mut json = serde_json::to_value(&evaluation.report)?;
-        json["misses"] = serde_json::to_value(miss_counts(&evaluation.rows))?;
+        json["misses"] = miss_counts(&evaluation.rows)
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
         if let Some(f) = &folds {
             json["folds"] = f.json()?;
         }
@@ -202,4 +206,47 @@ fn write_rows(path: &Path, rows: &[TraceRow]) -> anyhow::Result<()> {
         out.push('\n');
     }
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace(id: &str, source: &str, question: &str, reasoning: &str) -> Trace {
+        let line = serde_json::json!({"id": id, "source": source, "question": question,
+            "reasoning": reasoning, "final": "540", "gold": "540"});
+        parse_traces(&line.to_string()).unwrap().remove(0)
+    }
+
+    /// `--folds`: every trace held out exactly once per split, the JSON
+    /// carries each fold's full report and the means, and the figures are
+    /// those of the traces in the fold.
+    #[test]
+    fn fold_figures_cover_every_trace_once_per_split() {
+        let braking = "So 9 x 60 = 540.\n\nWait, let me check: 9 x 60 = 540.\n\nLet me verify once more.\n\nYes.";
+        let traces = vec![
+            trace("a", "s1", "q1", braking),
+            trace("b", "s1", "q2", "It is 540."),
+            trace("c", "s2", "q1", braking),
+            trace("d", "s2", "q3", "It is 540."),
+        ];
+        let rules = selfbrake_policies::default_rules();
+        let rows = evaluate(&traces, &rules, |_, _| {}).unwrap().rows;
+        assert!(rows[0].braked && !rows[1].braked);
+        let json = FoldFigures::new(&traces, &rows, 2).json().unwrap();
+        for split in ["question", "source"] {
+            let folds = json[split]["folds"].as_array().unwrap();
+            let held: u64 = folds.iter().map(|f| f["traces"].as_u64().unwrap()).sum();
+            assert_eq!(held, 4, "{split}");
+            assert_eq!(json[split]["mean"]["traces"], 4);
+            assert!(folds
+                .iter()
+                .all(|f| f["fold"].is_string() && f["saved_fraction"].is_f64()));
+        }
+        // By source, each fold holds one braked and one unbraked trace.
+        for f in json["source"]["folds"].as_array().unwrap() {
+            assert_eq!(f["braked_fraction"], 0.5);
+        }
+        assert_eq!(json["source"]["short"]["traces"], 4);
+    }
 }
