@@ -1,5 +1,6 @@
-//! The text the mock upstream streams: synthetic reasoning, or reasoning read
-//! from a trace file (never committed here; the path is given by flag).
+//! The text the mock upstream streams: synthetic reasoning, or the reasoning
+//! of recorded traces (the policies crate's [`Trace`], read from a JSONL
+//! file given by flag).
 //!
 //! Synthetic sentences carry numbers but no `=`, no "answer" and no boxed
 //! expression, so the convergence rule finds no candidate answer and never
@@ -7,11 +8,14 @@
 
 use std::path::Path;
 
+use selfbrake_policies::eval::{parse_traces, Trace};
+
 use crate::BenchError;
 
-/// One generation: reasoning tokens, then answer tokens.
+/// One generation as the mock streams it: reasoning tokens, then answer
+/// tokens.
 #[derive(Debug, Clone)]
-pub struct Trace {
+pub struct Generation {
     pub reasoning: Vec<String>,
     pub answer: Vec<String>,
 }
@@ -41,7 +45,7 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 /// `n` reasoning tokens of synthetic sentences with varying numbers (no
 /// sentence repeats, so the repetition rule has nothing to find either).
-pub fn synthetic(n: usize) -> Trace {
+pub fn synthetic(n: usize) -> Generation {
     let mut reasoning = Vec::with_capacity(n);
     let mut i: u64 = 0;
     while reasoning.len() < n {
@@ -58,30 +62,22 @@ pub fn synthetic(n: usize) -> Trace {
         }
         i += 1;
     }
-    Trace {
+    Generation {
         reasoning,
         answer: tokens(ANSWER),
     }
 }
 
-/// Reasoning of every record of a trace JSONL file (`reasoning` and
-/// `final` keys), each cut to at most `max_tokens` reasoning tokens.
-pub fn from_jsonl(path: &Path, max_tokens: usize) -> Result<Vec<Trace>, BenchError> {
+/// The generation of every trace of a trace JSONL file, each cut to at most
+/// `max_tokens` reasoning tokens.
+pub fn from_jsonl(path: &Path, max_tokens: usize) -> Result<Vec<Generation>, BenchError> {
     let text = std::fs::read_to_string(path)?;
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        let reasoning = v["reasoning"].as_str().unwrap_or_default();
-        let mut reasoning = tokens(reasoning);
-        reasoning.truncate(max_tokens);
-        let answer = match v["final"].as_str() {
-            Some(f) if !f.is_empty() => tokens(&format!("The answer is {f}.")),
-            _ => tokens(ANSWER),
-        };
-        if !reasoning.is_empty() {
-            out.push(Trace { reasoning, answer });
-        }
-    }
+    let traces =
+        parse_traces(&text).map_err(|e| BenchError::Other(format!("{}: {e}", path.display())))?;
+    let out: Vec<Generation> = traces
+        .iter()
+        .filter_map(|t| generation(t, max_tokens))
+        .collect();
     if out.is_empty() {
         return Err(BenchError::Other(format!(
             "no reasoning in {}",
@@ -89,6 +85,18 @@ pub fn from_jsonl(path: &Path, max_tokens: usize) -> Result<Vec<Trace>, BenchErr
         )));
     }
     Ok(out)
+}
+
+/// A trace's reasoning as tokens (at most `max_tokens`) and its final answer
+/// as the answer text; `None` when it has no reasoning.
+fn generation(t: &Trace, max_tokens: usize) -> Option<Generation> {
+    let mut reasoning = tokens(&t.reasoning);
+    reasoning.truncate(max_tokens);
+    let answer = match t.final_answer.as_deref() {
+        Some(f) if !f.is_empty() => tokens(&format!("The answer is {f}.")),
+        _ => tokens(ANSWER),
+    };
+    (!reasoning.is_empty()).then_some(Generation { reasoning, answer })
 }
 
 #[cfg(test)]

@@ -1,15 +1,22 @@
-//! Measures the shipped policies on the dev traces.
+//! Measures the shipped policies in sample (every trace at once; the
+//! held-out figures come from the `tune` example and `selfbrake eval
+//! --folds`).
 //!
-//! `cargo run -p selfbrake-policies --release --example eval_dev -- [TRACES]
-//! [--rules JSON] [--rows] [--split source|parity]`: without `--rules`, evaluates the trade-off curve
-//! (cautious, default, aggressive and the naive baselines); with it, the
-//! given JSON rule list. `--rows` also prints one JSON line per trace.
-use selfbrake_policies::eval::{dev_traces_path, evaluate, parse_traces, Trace};
+//! `cargo run -p selfbrake-policies --release --example eval_dev -- [TRACES...]
+//! [--rules JSON] [--rows] [--split source|short]`: without `--rules`,
+//! evaluates the trade-off curve (cautious, default, aggressive and the naive
+//! baselines); with it, the given JSON rule list. `--rows` also prints one
+//! JSON line per trace. Without TRACES, both vendored files
+//! (`data/traces/dev.jsonl`, `more.jsonl`, 244 traces).
+use selfbrake_policies::eval::{evaluate, parse_traces, Trace};
 use selfbrake_policies::{aggressive_rules, cautious_rules, default_rules, RuleSpec};
+
+/// The vendored traces, found from this package's directory.
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/traces/");
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mut path = dev_traces_path().display().to_string();
+    let mut paths: Vec<String> = Vec::new();
     let mut custom: Option<Vec<RuleSpec>> = None;
     let mut rows = false;
     let mut split: Option<String> = None;
@@ -21,11 +28,19 @@ fn main() {
             }
             "--rows" => rows = true,
             "--split" => split = Some(args.next().expect("--split source|parity")),
-            _ => path = a,
+            _ => paths.push(a),
         }
     }
-    let text = std::fs::read_to_string(&path).expect("readable traces file");
-    let traces = parse_traces(&text).expect("valid traces");
+    if paths.is_empty() {
+        paths = ["dev.jsonl", "more.jsonl"]
+            .map(|f| format!("{DATA}{f}"))
+            .to_vec();
+    }
+    let mut traces = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).expect("readable traces file");
+        traces.extend(parse_traces(&text).expect("valid traces"));
+    }
     let policies: Vec<(String, Vec<RuleSpec>)> = match custom {
         Some(r) => vec![("custom".into(), r)],
         None => curve(),
@@ -44,18 +59,16 @@ fn main() {
                 })
                 .collect()
         }
-        Some("parity") => {
-            let (mut tune, mut held) = (Vec::new(), Vec::new());
-            for t in traces {
-                if tuning_half(&t) {
-                    tune.push(t);
-                } else {
-                    held.push(t);
-                }
-            }
-            vec![("tune".into(), tune), ("held-out".into(), held)]
+        Some("short") => {
+            let short =
+                |t: &Trace| selfbrake_policies::eval::approx_tokens(&t.reasoning).count() < 1000;
+            let (s, l): (Vec<Trace>, Vec<Trace>) = traces.into_iter().partition(short);
+            vec![
+                ("under 1,000 tokens".into(), s),
+                ("1,000 tokens or more".into(), l),
+            ]
         }
-        Some(other) => panic!("--split source|parity, not {other}"),
+        Some(other) => panic!("--split source|short, not {other}"),
     };
     println!(
         "{:<28} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>6}",
@@ -100,18 +113,6 @@ fn main() {
             }
         }
     }
-}
-
-/// The tuning half: r1-math500 and r1-gsm8k traces with an even index in
-/// their id; everything else (odd ids and the distilled-model sources) is
-/// held out.
-fn tuning_half(t: &Trace) -> bool {
-    let even =
-        t.id.rsplit('-')
-            .next()
-            .and_then(|n| n.parse::<u32>().ok())
-            .is_some_and(|n| n % 2 == 0);
-    (t.source == "r1-math500" || t.source == "r1-gsm8k") && even
 }
 
 fn curve() -> Vec<(String, Vec<RuleSpec>)> {

@@ -15,19 +15,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod defaults;
 mod error;
 pub mod eval;
 mod monitor;
 pub mod rules;
 mod ruleset;
+pub mod shipped;
 mod spec;
 pub mod text;
 mod verdict;
 
-pub use defaults::{aggressive_rules, cautious_rules, default_rules};
 pub use error::PolicyError;
 pub use monitor::Monitor;
 pub use ruleset::RuleSet;
+pub use shipped::{aggressive_rules, cautious_rules, default_rules};
 pub use spec::{AnswerForm, RuleSpec};
 pub use verdict::{Brake, Verdict};

@@ -1,5 +1,5 @@
 use crate::rules::{self, Ctx, Detector};
-use crate::text::{Event, Scanner, Strength};
+use crate::text::{Event, Question, Scanner, Strength};
 use crate::{Brake, PolicyError, RuleSet, RuleSpec, Verdict};
 
 #[derive(Debug)]
@@ -25,6 +25,7 @@ pub struct Monitor {
     answer_strength: Option<Strength>,
     brake: Option<Brake>,
     cut_chars: Option<u64>,
+    question: Option<Question>,
 }
 
 impl Monitor {
@@ -54,7 +55,24 @@ impl Monitor {
             answer_strength: None,
             brake: None,
             cut_chars: None,
+            question: None,
         }
+    }
+
+    /// Tells the monitor the question being reasoned about (the last user
+    /// message), before the reasoning streams. With it, a candidate that is
+    /// a value the question gives, or a lone component of a question that
+    /// asks for several values, is passed to the rules as
+    /// [`Event::Dismissed`] rather than as an answer. Without it every
+    /// candidate counts.
+    pub fn with_question(mut self, question: &str) -> Self {
+        self.set_question(question);
+        self
+    }
+
+    /// As [`Monitor::with_question`], on a monitor already built.
+    pub fn set_question(&mut self, question: &str) {
+        self.question = Some(Question::parse(question));
     }
 
     /// Feeds one generated token's text.
@@ -74,12 +92,24 @@ impl Monitor {
             tokens: total,
             answer,
             answer_strength,
+            question,
             ..
         } = self;
         let mut fired: Option<(usize, String)> = None;
         for c in delta.chars() {
             let step = scanner.step();
+            let chars = scanner.chars() + 1;
             let mut emit = |ev: Event<'_>| {
+                let ev = match ev {
+                    Event::Candidate(c)
+                        if question.as_ref().is_some_and(|q| {
+                            !q.admits(&c.normalized, c.strength == Strength::Boxed)
+                        }) =>
+                    {
+                        Event::Dismissed(c)
+                    }
+                    ev => ev,
+                };
                 if let Event::Candidate(cand) = &ev {
                     if answer_strength.is_none_or(|s| cand.strength >= s || s == Strength::Equation)
                     {
@@ -89,6 +119,7 @@ impl Monitor {
                 }
                 let ctx = Ctx {
                     tokens: *total,
+                    chars,
                     step: if matches!(ev, Event::Step(_)) {
                         step + 1
                     } else {
@@ -113,6 +144,7 @@ impl Monitor {
         if fired.is_none() {
             let ctx = Ctx {
                 tokens: *total,
+                chars: scanner.chars(),
                 step: scanner.step(),
             };
             for (i, r) in rules.iter_mut().enumerate() {

@@ -57,6 +57,15 @@ pub enum RuleSpec {
         /// operand, disarms it.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         then_recheck: bool,
+        /// Once converged, brake only at a step end where the reasoning
+        /// since the value was first concluded is at least `settle` times
+        /// the reasoning before it (in characters), no other value having
+        /// been concluded and the value not computed with meanwhile (default
+        /// 0: brake at once). A threshold relative to the reasoning so far,
+        /// so it judges a 300-token GSM8K trace and a 10,000-token MATH one
+        /// alike, where an absolute token count fits only one of them.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        settle: f64,
         #[serde(default)]
         min_tokens: u64,
     },
@@ -123,6 +132,10 @@ impl AnswerForm {
             AnswerForm::Boxed => Strength::Boxed,
         }
     }
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Documented defaults, one function per serde default.
@@ -212,6 +225,9 @@ impl RuleSpec {
             RuleSpec::Convergence { repeats, .. } if !(1..=64).contains(&repeats) => {
                 bad("repeats", "must be between 1 and 64")
             }
+            RuleSpec::Convergence { settle, .. } if !(0.0..=100.0).contains(&settle) => {
+                bad("settle", "must be between 0 and 100")
+            }
             RuleSpec::Markers { threshold, .. } if !(threshold > 0.0 && threshold <= 1.0) => {
                 bad("threshold", "must be in (0, 1]")
             }
@@ -250,6 +266,7 @@ mod tests {
                 reset_on_operand: true,
                 openers_only: false,
                 then_recheck: false,
+                settle: 0.0,
                 min_tokens: 0
             }
         );
@@ -266,6 +283,7 @@ mod tests {
             reset_on_operand: true,
             openers_only: false,
             then_recheck: false,
+            settle: 0.0,
             min_tokens: 0,
         };
         let e = r.validate("rules[1]").unwrap_err();

@@ -1,4 +1,4 @@
-use selfbrake_policies::text::{MarkerMatcher, Scanner};
+use selfbrake_policies::text::{Event, MarkerMatcher, Scanner};
 use selfbrake_policies::{default_rules, Monitor, RuleSpec, Verdict};
 
 fn rules(json: &str) -> Vec<RuleSpec> {
@@ -109,22 +109,121 @@ fn markers_respect_word_boundaries_and_deltas() {
 
 #[test]
 fn unicode_never_panics_and_keeps_positions() {
-    let text = "答案是 \\boxed{４２} 👍🏽 é\u{301}.\n\nWait 🤔, \\boxed{４２}.\n\n終";
+    let first = "答案是 \\boxed{４２} 👍🏽 é\u{301}.\n\nWait 🤔, \\boxed{４２}.\n\n";
+    let text = format!("{first}終");
     for rules in [
         default_rules(),
         rules(r#"[{"kind":"convergence","repeats":2,"verified":false}]"#),
     ] {
         let mut m = Monitor::new(&rules).unwrap();
-        for (i, _) in text.char_indices() {
-            let _ = m.observe(&text[i..i + text[i..].chars().next().unwrap().len_utf8()]);
+        let mut brake = None;
+        for (i, c) in text.char_indices() {
+            if let Verdict::Brake(b) = m.observe(&text[i..i + c.len_utf8()]) {
+                brake.get_or_insert(b);
+            }
+        }
+        if rules.len() == 1 {
+            // Two steps conclude the same boxed value: the brake falls on the
+            // blank line after the second, counted in chars, not bytes.
+            let b = brake.expect("two agreeing boxed steps brake");
+            assert_eq!(b.answer.as_deref(), Some("４２"));
+            assert_eq!(m.cut_chars(), Some(first.chars().count() as u64));
         }
     }
+    // Events keep coming, one candidate and one step end per boxed step,
+    // however long the stream.
     let mut s = Scanner::new();
-    let mut n = 0;
+    let (mut candidates, mut step_ends) = (0, 0);
     for c in "\\boxed{x}\n\n".repeat(2000).chars() {
-        s.push(c, &mut |_| n += 1);
+        s.push(c, &mut |ev| match ev {
+            Event::Candidate(_) => candidates += 1,
+            Event::StepEnd(_) => step_ends += 1,
+            _ => {}
+        });
     }
-    assert!(n > 0);
+    assert_eq!((candidates, step_ends, s.step()), (2000, 2000, 1999));
+}
+
+/// Told the question, the monitor does not take a value the question gives
+/// for the answer, nor one component of a pair.
+#[test]
+fn the_question_rules_out_given_values_and_lone_components() {
+    let policy = rules(r#"[{"kind":"convergence","repeats":2,"verified":false}]"#);
+    let feed = |m: &mut Monitor, text: &str| {
+        text.split_inclusive(' ').find_map(|t| match m.observe(t) {
+            Verdict::Brake(b) => Some(b),
+            Verdict::Continue => None,
+        })
+    };
+    let given = "So the price is 12.\n\nWait, the price is 12.\n\nSo the total is 36.\n\nCheck: the total is 36.\n\n";
+    let b = feed(&mut Monitor::new(&policy).unwrap(), given).unwrap();
+    assert_eq!(
+        b.answer.as_deref(),
+        Some("12"),
+        "without the question 12 converges"
+    );
+    let mut told = Monitor::new(&policy)
+        .unwrap()
+        .with_question("Each of 3 boxes costs 12 dollars. What is the total?");
+    let b = feed(&mut told, given).unwrap();
+    assert_eq!(
+        b.answer.as_deref(),
+        Some("36"),
+        "12 is given by the question"
+    );
+
+    let pair = "So x = -2.\n\nWait, x = -2.\n\nThen y = 1, so the point is (-2, 1).\n\nYes, the point is (-2, 1).\n\n";
+    let mut told = Monitor::new(&policy).unwrap();
+    told.set_question("Find the intersection. Enter your answer as an ordered pair.");
+    let b = feed(&mut told, pair).unwrap();
+    assert_eq!(b.answer.as_deref(), Some("(-2, 1)"));
+    let b = feed(&mut Monitor::new(&policy).unwrap(), pair).unwrap();
+    assert_eq!(
+        b.answer.as_deref(),
+        Some("-2"),
+        "without the question the first component converges"
+    );
+}
+
+/// `settle`: a converged value brakes only once the reasoning since it was
+/// first concluded is long enough relative to the reasoning before it.
+#[test]
+fn settle_waits_in_proportion_to_the_reasoning_so_far() {
+    let policy = rules(r#"[{"kind":"convergence","repeats":2,"verified":false,"settle":1.0}]"#);
+    // First concluded at the end of a 40-char step; converged 20 chars later.
+    let head = "We add the two parts: 17 + 25 = 42.\n\nSo the sum is 42.\n\n";
+    let mut m = Monitor::new(&policy).unwrap();
+    let mut braked_at = None;
+    let text = format!(
+        "{head}{}",
+        "Now the details again, nothing new here.\n\n".repeat(4)
+    );
+    for (i, c) in text.char_indices() {
+        if let Verdict::Brake(b) = m.observe(&text[i..i + c.len_utf8()]) {
+            assert_eq!(b.answer.as_deref(), Some("42"));
+            braked_at = m.cut_chars();
+            break;
+        }
+    }
+    let first = "We add the two parts: 17 + 25 = 42.\n\n".chars().count() as u64;
+    let at = braked_at.expect("settles");
+    assert!(
+        at >= 2 * first,
+        "braked at {at}, before twice the {first} chars that found it"
+    );
+    assert!(
+        at < 2 * first + 45,
+        "braked at {at}: the first step end past twice {first}"
+    );
+    // Another value concluded meanwhile disarms it.
+    let mut m = Monitor::new(&policy).unwrap();
+    let moved_on = format!(
+        "{head}Then 42 * 2 = 84.\n\n{}",
+        "More text, no value.\n\n".repeat(6)
+    );
+    assert!(moved_on
+        .split_inclusive(' ')
+        .all(|t| m.observe(t) == Verdict::Continue));
 }
 
 #[test]

@@ -6,6 +6,7 @@ use selfbrake_policies::{Monitor, RuleSpec, Verdict};
 fn text_rules() -> Vec<RuleSpec> {
     serde_json::from_str(
         r#"[{"kind":"convergence","repeats":2,"form":"equation"},
+            {"kind":"convergence","repeats":2,"verified":false,"settle":0.5},
             {"kind":"overthink"},
             {"kind":"repetition","ngram":4,"repeats":3}]"#,
     )
@@ -13,7 +14,9 @@ fn text_rules() -> Vec<RuleSpec> {
 }
 
 fn feed(text: &str, cuts: &[usize]) -> (Option<(&'static str, Option<String>)>, Option<u64>) {
-    let mut m = Monitor::new(&text_rules()).unwrap();
+    let mut m = Monitor::new(&text_rules())
+        .unwrap()
+        .with_question("How many are 3 + 4, or 1/2 of 14?");
     let mut bounds: Vec<usize> = cuts
         .iter()
         .map(|&c| c % (text.len() + 1))
@@ -54,5 +57,17 @@ proptest! {
         let whole = feed(&text, &[]);
         let split = feed(&text, &cuts);
         prop_assert_eq!(whole, split);
+    }
+
+    /// The same, on texts that always brake: a random prefix, then a value
+    /// concluded, re-checked and concluded again. Guards against the test
+    /// above passing only because nothing braked.
+    #[test]
+    fn any_split_of_a_braking_text_brakes_at_the_same_char(parts in prop::collection::vec(piece(), 0..12), cuts in prop::collection::vec(any::<usize>(), 0..60)) {
+        let text = format!("{}\n\nSo 5 + 6 = 11.\n\nWait, let me check. 6 + 5 = 11.\n\nDone.", parts.concat());
+        let whole = feed(&text, &[]);
+        prop_assert!(whole.0.is_some(), "no brake on {:?}", text);
+        prop_assert!(whole.1.is_some_and(|c| c <= text.chars().count() as u64));
+        prop_assert_eq!(whole, feed(&text, &cuts));
     }
 }

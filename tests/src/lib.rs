@@ -48,7 +48,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use mock::{RecordedRequest, StreamRecord};
-pub use script::{last_boxed, tokenize, ReasoningForm, Script};
+pub use script::{tokenize, ReasoningForm, Script};
+pub use selfbrake_policies::text::last_boxed;
 pub use traces::{load_traces, repo_root, trace, traces_path, Trace};
 pub use wire::GARBAGE_AFTER;
 

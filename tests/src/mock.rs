@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 
 use crate::body::body_stream;
 pub use crate::body::StreamRecord;
-use crate::script::{last_boxed, tokenize};
+use crate::script::tokenize;
 use crate::wire::{apply_fault, Generation};
 use crate::{Fault, MockConfig};
+use selfbrake_policies::text::last_boxed;
 
 /// A request the mock received.
 #[derive(Debug, Clone)]

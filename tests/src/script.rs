@@ -160,25 +160,6 @@ pub fn tokenize(text: &str) -> Vec<String> {
     out
 }
 
-/// The content of the last `\boxed{...}` in `text` (braces balanced).
-pub fn last_boxed(text: &str) -> Option<String> {
-    let start = text.rfind("\\boxed{")? + "\\boxed{".len();
-    let mut depth = 1usize;
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(text[start..start + i].to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,16 +170,6 @@ mod tests {
             assert_eq!(tokenize(t).concat(), t);
         }
         assert_eq!(tokenize("a  b\n\nc"), vec!["a", "  b", "\n\nc"]);
-    }
-
-    #[test]
-    fn boxed() {
-        assert_eq!(
-            last_boxed("x \\boxed{1} y \\boxed{\\frac{1}{2}} z").as_deref(),
-            Some("\\frac{1}{2}")
-        );
-        assert_eq!(last_boxed("no box"), None);
-        assert_eq!(last_boxed("\\boxed{open"), None);
     }
 
     #[test]

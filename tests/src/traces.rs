@@ -1,27 +1,12 @@
-//! Real reasoning traces from `data/traces/dev.jsonl` (read at run
-//! time, never copied into the repository).
+//! Real reasoning traces from `data/traces/` (vendored in the repository),
+//! as the policies crate's one [`Trace`] type.
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use selfbrake_policies::eval::parse_traces;
+pub use selfbrake_policies::eval::Trace;
 
 use crate::script::Script;
-
-/// One recorded trace.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Trace {
-    pub id: String,
-    pub source: String,
-    pub question: String,
-    /// The text inside `<think>`.
-    pub reasoning: String,
-    /// The text after `</think>`.
-    pub answer: String,
-    /// The model's own final answer.
-    #[serde(rename = "final")]
-    pub final_answer: String,
-    pub gold: Option<String>,
-}
 
 /// The repository's root, from the running package's manifest directory
 /// (every package is one level below the root). Read at run time: a test
@@ -36,7 +21,7 @@ pub fn repo_root() -> PathBuf {
 
 /// `<repository>/data/traces/dev.jsonl`.
 pub fn traces_path() -> PathBuf {
-    selfbrake_policies::eval::dev_traces_path()
+    repo_root().join("data/traces/dev.jsonl")
 }
 
 /// All traces of the dev set. Panics (with the path) when the file is missing.
@@ -44,13 +29,7 @@ pub fn load_traces() -> Vec<Trace> {
     let path = traces_path();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read traces {}: {e}", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("bad trace line in {}: {e}", path.display()))
-        })
-        .collect()
+    parse_traces(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The trace with this id. Panics when there is none.
@@ -75,8 +54,8 @@ mod tests {
     #[test]
     fn loads_dev_traces() {
         let t = trace("r1-gsm8k-1");
-        assert_eq!(t.final_answer, "540");
+        assert_eq!(t.final_answer.as_deref(), Some("540"));
         assert!(!t.reasoning.contains("<think>"));
-        assert!(load_traces().len() > 10);
+        assert_eq!(load_traces().len(), 119);
     }
 }

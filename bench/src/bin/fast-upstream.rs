@@ -25,7 +25,7 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use selfbrake_bench::trace::{self, Trace};
+use selfbrake_bench::trace::{self, Generation};
 use selfbrake_bench::wire::{self, Frame as Chunks};
 use serde_json::Value;
 
@@ -55,7 +55,7 @@ struct Args {
 }
 
 struct Shared {
-    traces: Vec<Trace>,
+    traces: Vec<Generation>,
     /// Tokens as JSON string literals, per trace: (reasoning, answer).
     escaped: Vec<(Vec<String>, Vec<String>)>,
     field: String,
@@ -253,7 +253,7 @@ fn non_stream(
     id: &str,
     model: &str,
     created: u64,
-    t: &Trace,
+    t: &Generation,
     continuation: bool,
 ) -> String {
     let _ = body;

@@ -30,23 +30,7 @@ enum Command {
         json_logs: bool,
     },
     /// Replay recorded reasoning traces through a policy and report the savings.
-    Eval {
-        /// JSONL traces: {"id","source","question","reasoning","answer","final","gold"} a line.
-        #[arg(long)]
-        traces: PathBuf,
-        /// Config whose policies to use; without it, the shipped default policy.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Policy name (default: `default`).
-        #[arg(long)]
-        policy: Option<String>,
-        /// Print the report as one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// Also write one JSON row per trace here.
-        #[arg(long)]
-        per_trace: Option<PathBuf>,
-    },
+    Eval(eval::EvalArgs),
     /// Validate a config file as the server would; exit 1 on any error.
     CheckConfig { file: PathBuf },
     /// Print the `sha256:<hex>` form of an API key, for `tenants.*.api_keys`.
@@ -63,19 +47,7 @@ pub fn main() -> ExitCode {
             listen,
             json_logs,
         } => serve::run(config, listen, json_logs),
-        Command::Eval {
-            traces,
-            config,
-            policy,
-            json,
-            per_trace,
-        } => eval::run(eval::EvalArgs {
-            traces,
-            config,
-            policy,
-            json,
-            per_trace,
-        }),
+        Command::Eval(args) => eval::run(args),
         Command::CheckConfig { file } => return check::run(&file),
         Command::HashKey { key } => hash_key(key),
     };

@@ -1,8 +1,9 @@
 use selfbrake_policies::RuleSpec;
 use serde::Deserialize;
 
-/// The shipped default policy, used when a config names none.
-pub const DEFAULT_POLICY_TOML: &str = include_str!("../../../examples/policies/default.toml");
+/// The shipped default policy, used when a config names none; defined once,
+/// in the policies crate (`policies/shipped/default.toml`).
+pub const DEFAULT_POLICY_TOML: &str = selfbrake_policies::shipped::DEFAULT_TOML;
 
 /// What to do after a brake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

@@ -232,3 +232,45 @@ mod tests {
         assert_eq!(req.body["messages"].as_array().unwrap().len(), 2);
     }
 }
+
+/// The text of the last user message: the question the reasoning is about,
+/// which the monitor uses to tell an answer from a value the question gives.
+/// Text parts of a multi-part message are joined with spaces.
+pub fn last_user_text(body: &Map<String, Value>) -> Option<String> {
+    let message = body
+        .get("messages")?
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))?;
+    match message.get("content")? {
+        Value::String(text) => Some(text.clone()),
+        Value::Array(parts) => Some(
+            parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod question_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_question_is_the_last_user_message() {
+        let body = json!({"messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "What is 2+2?"},
+            {"role": "assistant", "content": "4"},
+            {"role": "user", "content": [{"type": "text", "text": "And 3+3?"}, {"type": "text", "text": "Show work."}]}
+        ]});
+        let body = body.as_object().unwrap();
+        assert_eq!(last_user_text(body).as_deref(), Some("And 3+3? Show work."));
+    }
+}

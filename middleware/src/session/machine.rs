@@ -14,6 +14,7 @@ use super::SessionEvent;
 use crate::config::OnBrake;
 use crate::error::ProxyError;
 use crate::gateway::Policy;
+use crate::rewrite::last_user_text;
 
 /// Everything one session needs.
 pub struct SessionContext {
@@ -46,7 +47,10 @@ enum Phase {
 pub async fn start(
     ctx: SessionContext,
 ) -> Result<impl Stream<Item = SessionEvent> + Send + 'static, ProxyError> {
-    let monitor = Monitor::with_rules(&ctx.policy.rules);
+    let mut monitor = Monitor::with_rules(&ctx.policy.rules);
+    if let Some(question) = last_user_text(&ctx.request) {
+        monitor.set_question(&question);
+    }
     let upstream = ctx.backend.stream(ctx.request.clone()).await?;
     let phase = Phase::Thinking {
         state: Thinking::new(monitor),

@@ -1,14 +1,18 @@
 //! Offline evaluation: replays recorded traces through a policy, token by
 //! token, and measures what the cut would have saved and lost.
 mod appears;
+mod folds;
+mod miss;
 mod report;
 mod tokens;
 mod trace;
 
 pub use appears::{bare_occurrences, Bare};
+pub use folds::{question_folds, source_folds, Fold, FoldReport};
+pub use miss::{classify, Miss};
 pub use report::{Report, TraceRow};
 pub use tokens::approx_tokens;
-pub use trace::{dev_traces_path, parse_traces, Trace};
+pub use trace::{parse_traces, Trace};
 
 use crate::text::{normalize, same_answer, Event, Scanner};
 use crate::{Monitor, PolicyError, RuleSpec, Verdict};
@@ -126,8 +130,8 @@ fn tokens_within(text: &str, chars: u64) -> u64 {
     n
 }
 
-/// Replays every trace through a fresh monitor built from `rules`;
-/// `progress(done, total)` is called after each trace.
+/// Replays every trace through a fresh monitor built from `rules` and told
+/// the trace's question; `progress(done, total)` is called after each trace.
 pub fn evaluate(
     traces: &[Trace],
     rules: &[RuleSpec],
@@ -135,89 +139,73 @@ pub fn evaluate(
 ) -> Result<Evaluation, PolicyError> {
     Monitor::new(rules)?;
     let mut rows = Vec::with_capacity(traces.len());
-    let (mut full_sum, mut kept_sum, mut oracle_sum, mut oracle_stated_sum) = (0u64, 0, 0, 0);
-    let mut stated = 0usize;
-    let (mut braked, mut reached, mut preserved, mut premature) = (0usize, 0usize, 0usize, 0usize);
-    let (mut graded, mut correct_full, mut correct_braked) = (0usize, 0usize, 0usize);
     for (i, t) in traces.iter().enumerate() {
-        let mut monitor = Monitor::new(rules)?;
-        let (mut kept, mut chars, mut brake) = (0u64, 0u64, None);
-        for piece in approx_tokens(&t.reasoning) {
-            kept += 1;
-            chars += piece.chars().count() as u64;
-            if let Verdict::Brake(b) = monitor.observe(piece) {
-                brake = Some(b);
-                break;
-            }
-        }
-        let full = approx_tokens(&t.reasoning).count() as u64;
-        let lm = landmarks(&t.reasoning, &t.question, t.final_answer.as_deref());
-        let oracle = lm
-            .first_appears_step_end
-            .map_or(full, |c| tokens_within(&t.reasoning, c));
-        let oracle_stated = lm
-            .first_final_step_end
-            .map_or(full, |c| tokens_within(&t.reasoning, c));
-        let answer_at_cut = brake
-            .as_ref()
-            .and_then(|b| b.answer.clone())
-            .or_else(|| monitor.answer().map(str::to_string));
-        let is_reached = brake.is_none() || lm.first_appears.is_some_and(|p| p <= chars);
-        let is_stated = brake.is_none() || lm.first_final.is_some_and(|p| p <= chars);
-        let is_preserved = brake.is_none()
-            || matches!((&answer_at_cut, &t.final_answer), (Some(a), Some(f)) if same_answer(a, f));
-        if brake.is_some() {
-            braked += 1;
-            if lm.first_candidate.is_none_or(|p| p > chars) {
-                premature += 1;
-            }
-        }
-        reached += usize::from(is_reached);
-        stated += usize::from(is_stated);
-        preserved += usize::from(is_preserved);
-        if let Some(gold) = &t.gold {
-            graded += 1;
-            let ok = t
-                .final_answer
-                .as_deref()
-                .is_some_and(|f| same_answer(f, gold));
-            correct_full += usize::from(ok);
-            correct_braked += usize::from(ok && is_reached);
-        }
-        full_sum += full;
-        kept_sum += kept;
-        oracle_sum += oracle;
-        oracle_stated_sum += oracle_stated;
-        rows.push(TraceRow {
-            id: t.id.clone(),
-            braked: brake.is_some(),
-            rule: brake.as_ref().map(|b| b.rule.to_string()),
-            cut_char: chars,
-            kept_tokens: kept,
-            full_tokens: full,
-            answer_at_cut,
-            reached: is_reached,
-            answer_stated: is_stated,
-            oracle_tokens: oracle,
-        });
+        rows.push(replay(t, rules)?);
         progress(i + 1, traces.len());
     }
-    let n = traces.len().max(1) as f64;
-    let frac = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let report = Report {
-        traces: traces.len(),
-        braked_fraction: braked as f64 / n,
-        reasoning_tokens_full: full_sum,
-        reasoning_tokens_kept: kept_sum,
-        saved_fraction: 1.0 - frac(kept_sum, full_sum).min(1.0),
-        oracle_saved_fraction: 1.0 - frac(oracle_sum, full_sum).min(1.0),
-        answer_reached: reached as f64 / n,
-        answer_preserved: preserved as f64 / n,
-        accuracy_full: (graded > 0).then(|| correct_full as f64 / graded as f64),
-        accuracy_braked: (graded > 0).then(|| correct_braked as f64 / graded as f64),
-        premature_fraction: premature as f64 / n,
-        answer_stated: stated as f64 / n,
-        oracle_stated_saved_fraction: 1.0 - frac(oracle_stated_sum, full_sum).min(1.0),
-    };
-    Ok(Evaluation { report, rows })
+    Ok(Evaluation {
+        report: Report::from_rows(&rows),
+        rows,
+    })
+}
+
+/// One trace through a fresh monitor: where it braked and what that cost.
+fn replay(t: &Trace, rules: &[RuleSpec]) -> Result<TraceRow, PolicyError> {
+    let mut monitor = Monitor::new(rules)?.with_question(&t.question);
+    let (mut kept, mut chars, mut full, mut brake) = (0u64, 0u64, 0u64, None);
+    for piece in approx_tokens(&t.reasoning) {
+        full += 1;
+        if brake.is_some() {
+            continue;
+        }
+        kept += 1;
+        chars += piece.chars().count() as u64;
+        if let Verdict::Brake(b) = monitor.observe(piece) {
+            brake = Some(b);
+        }
+    }
+    let lm = landmarks(&t.reasoning, &t.question, t.final_answer.as_deref());
+    let oracle = lm
+        .first_appears_step_end
+        .map_or(full, |c| tokens_within(&t.reasoning, c));
+    let oracle_stated = lm
+        .first_final_step_end
+        .map_or(full, |c| tokens_within(&t.reasoning, c));
+    let answer_at_cut = brake
+        .as_ref()
+        .and_then(|b| b.answer.clone())
+        .or_else(|| monitor.answer().map(str::to_string));
+    let braked = brake.is_some();
+    let reached = !braked || lm.first_appears.is_some_and(|p| p <= chars);
+    let rule = brake.as_ref().map(|b| b.rule.to_string());
+    let miss = (!reached).then(|| {
+        classify(
+            rule.as_deref().unwrap_or_default(),
+            answer_at_cut.as_deref(),
+            t.final_answer.as_deref(),
+        )
+    });
+    Ok(TraceRow {
+        id: t.id.clone(),
+        source: t.source.clone(),
+        braked,
+        rule,
+        cut_char: chars,
+        kept_tokens: kept,
+        full_tokens: full,
+        reached,
+        answer_stated: !braked || lm.first_final.is_some_and(|p| p <= chars),
+        preserved: !braked
+            || matches!((&answer_at_cut, &t.final_answer), (Some(a), Some(f)) if same_answer(a, f)),
+        premature: braked && lm.first_candidate.is_none_or(|p| p > chars),
+        answer_at_cut,
+        oracle_tokens: oracle,
+        oracle_stated_tokens: oracle_stated,
+        correct_full: t.gold.as_ref().map(|gold| {
+            t.final_answer
+                .as_deref()
+                .is_some_and(|f| same_answer(f, gold))
+        }),
+        miss,
+    })
 }

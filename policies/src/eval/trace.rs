@@ -35,14 +35,3 @@ pub fn parse_traces(jsonl: &str) -> Result<Vec<Trace>, PolicyError> {
         })
         .collect()
 }
-
-/// `data/traces/dev.jsonl` in the repository, found from the
-/// running package's manifest directory (every package is one level below
-/// the repository root). Read at run time: a binary reused from a shared
-/// cargo cache may have been compiled in another clone, whose path `env!`
-/// would have baked in.
-pub fn dev_traces_path() -> std::path::PathBuf {
-    let manifest =
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-    std::path::Path::new(&manifest).join("../data/traces/dev.jsonl")
-}

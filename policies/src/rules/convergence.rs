@@ -23,6 +23,8 @@ struct Seen {
     /// Verification markers seen up to the last counted statement.
     verifications_at: u64,
     age: u64,
+    /// Characters of reasoning when the value was first concluded.
+    first_chars: u64,
 }
 
 /// The refinements of [`Convergence`] beyond SBT's definition.
@@ -36,6 +38,12 @@ pub struct ConvergenceOpts {
     /// an explicit check ("let me check", "verify", "just to make sure"):
     /// another re-check rather than moving on, before braking.
     pub then_recheck: bool,
+    /// Once converged, brake only at a step end where the reasoning since
+    /// the value was first concluded is at least `settle` times the
+    /// reasoning before it, with no other value concluded and the value not
+    /// computed with meanwhile (0: brake at once). Relative, so short and
+    /// long reasoning are judged alike.
+    pub settle: f64,
 }
 
 /// Brakes once the same answer has been reached in `repeats` separate steps
@@ -51,8 +59,11 @@ pub struct Convergence {
     reset_on_operand: bool,
     openers_only: bool,
     then_recheck: bool,
+    settle: f64,
     /// Converged (normalised, raw, reason, step) awaiting a re-check opener.
     armed: Option<(String, String, String, u32)>,
+    /// Converged (normalised, raw, reason, chars needed) awaiting `settle`.
+    settling: Option<(String, String, String, u64)>,
     /// The latest counted-strength candidate of the current step.
     pending: Option<(String, String)>,
     verifications: u64,
@@ -78,7 +89,9 @@ impl Convergence {
             pending: None,
             openers_only: opts.openers_only,
             then_recheck: opts.then_recheck,
+            settle: opts.settle,
             armed: None,
+            settling: None,
             verifications: 0,
             seen: Vec::new(),
             clock: 0,
@@ -86,7 +99,8 @@ impl Convergence {
         }
     }
 
-    fn statement(&mut self, normalized: &str, raw: &str, step: u32) -> Option<String> {
+    fn statement(&mut self, normalized: &str, raw: &str, ctx: &Ctx) -> Option<(String, u64)> {
+        let step = ctx.step;
         self.clock += 1;
         let (verifications, verified, clock) = (self.verifications, self.verified, self.clock);
         let entry = match self
@@ -108,9 +122,10 @@ impl Convergence {
                     last_step: step,
                     verifications_at: verifications,
                     age: clock,
+                    first_chars: ctx.chars,
                 });
                 if self.repeats <= 1 {
-                    return Some(format!("answer {raw} reached"));
+                    return Some((format!("answer {raw} reached"), ctx.chars));
                 }
                 return None;
             }
@@ -134,7 +149,7 @@ impl Convergence {
                 ""
             }
         );
-        Some(reason)
+        Some((reason, entry.first_chars))
     }
 }
 
@@ -168,20 +183,43 @@ fn has_free_variable(normalized: &str) -> bool {
 impl Convergence {
     /// A statement that converged either brakes now or arms the wait for a
     /// re-check opener.
-    fn counted(&mut self, normalized: &str, raw: &str, step: u32) -> Option<String> {
-        if let Some((a, ..)) = &self.armed {
-            if a != normalized {
-                self.armed = None;
-            }
+    fn counted(&mut self, normalized: &str, raw: &str, ctx: &Ctx) -> Option<String> {
+        if self.armed.as_ref().is_some_and(|(a, ..)| a != normalized) {
+            self.armed = None;
         }
-        let reason = self.statement(normalized, raw, step)?;
-        if !self.then_recheck {
-            self.converged = Some(raw.to_string());
-            return Some(reason);
+        if self
+            .settling
+            .as_ref()
+            .is_some_and(|(a, ..)| a != normalized)
+        {
+            self.settling = None;
         }
-        self.converged = None;
-        self.armed = Some((normalized.to_string(), raw.to_string(), reason, step));
-        None
+        let (reason, first_chars) = self.statement(normalized, raw, ctx)?;
+        if self.then_recheck {
+            self.converged = None;
+            self.armed = Some((normalized.to_string(), raw.to_string(), reason, ctx.step));
+            return None;
+        }
+        if self.settle > 0.0 {
+            let need = first_chars + (first_chars as f64 * self.settle).ceil() as u64;
+            self.settling = Some((normalized.to_string(), raw.to_string(), reason, need));
+            return None;
+        }
+        self.converged = Some(raw.to_string());
+        Some(reason)
+    }
+
+    /// At a step end: the settling value has stood long enough.
+    fn settled(&mut self, ctx: &Ctx) -> Option<String> {
+        if self.settling.as_ref()?.3 > ctx.chars {
+            return None;
+        }
+        let (_, raw, reason, _) = self.settling.take()?;
+        self.converged = Some(raw);
+        Some(format!(
+            "{reason}, and it stood for {:.1}x the reasoning that found it",
+            self.settle
+        ))
     }
 }
 
@@ -214,8 +252,14 @@ impl Detector for Convergence {
                     self.pending = Some((c.normalized.clone(), c.raw.clone()));
                     None
                 } else {
-                    self.counted(&c.normalized, &c.raw, ctx.step)
+                    self.counted(&c.normalized, &c.raw, ctx)
                 }
+            }
+            // The step's last candidate is a value the question gives or a
+            // lone component: the step did not conclude an answer.
+            Event::Dismissed(_) if self.conclusions => {
+                self.pending = None;
+                None
             }
             Event::Operand(n) if self.reset_on_operand => {
                 if let Some(e) = self.seen.iter_mut().find(|s| s.normalized == *n) {
@@ -227,11 +271,22 @@ impl Detector for Convergence {
                 if self.armed.as_ref().is_some_and(|(p, ..)| p == n) {
                     self.armed = None;
                 }
+                if self.settling.as_ref().is_some_and(|(p, ..)| p == n) {
+                    self.settling = None;
+                }
                 None
             }
             Event::StepEnd(step) => {
-                let (normalized, raw) = self.pending.take()?;
-                self.counted(&normalized, &raw, *step)
+                let ctx = Ctx {
+                    step: *step,
+                    ..*ctx
+                };
+                if let Some((normalized, raw)) = self.pending.take() {
+                    if let Some(reason) = self.counted(&normalized, &raw, &ctx) {
+                        return Some(reason);
+                    }
+                }
+                self.settled(&ctx)
             }
             _ => None,
         }

@@ -21,6 +21,10 @@ pub struct Ctx {
     pub tokens: u64,
     /// Index of the current step.
     pub step: u32,
+    /// Characters of reasoning consumed, including the one being scanned:
+    /// a length that does not depend on how the text was split into deltas,
+    /// for thresholds relative to the reasoning so far.
+    pub chars: u64,
 }
 
 /// A rule fed by the scanner's events and by token counts.
@@ -58,6 +62,7 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             reset_on_operand,
             openers_only,
             then_recheck,
+            settle,
             ..
         } => Box::new(Convergence::new(
             repeats,
@@ -68,6 +73,7 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
                 reset_on_operand,
                 openers_only,
                 then_recheck,
+                settle,
             },
         )),
         RuleSpec::Markers {

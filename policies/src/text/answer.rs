@@ -5,6 +5,7 @@
 //! is already joined here; segments never end inside braces, so nested
 //! `\boxed{\frac{1}{2}}` arrives whole.
 
+use super::braces::last_boxed;
 use super::normalize::normalize;
 
 /// How explicitly the reasoning committed to an answer.
@@ -173,52 +174,6 @@ fn rhs_start(body: &str) -> Option<usize> {
         .filter_map(|v| body.rfind(v).map(|i| i + v.len()))
         .max();
     eq.max(verb)
-}
-
-/// Content of the last complete `\boxed{...}` / `\fbox{...}` in `s`.
-pub fn last_boxed(s: &str) -> Option<&str> {
-    let mut found = None;
-    for cmd in ["\\boxed", "\\fbox"] {
-        let mut from = 0;
-        while let Some(i) = s[from..].find(cmd) {
-            let open = from + i + cmd.len();
-            let rest = s[open..].trim_start();
-            if rest.starts_with('{') {
-                if let Some(inner) = balanced(rest) {
-                    let start = s.len() - rest.len() + 1;
-                    if found.is_none_or(|(at, _): (usize, &str)| at < start) {
-                        found = Some((start, inner));
-                    }
-                }
-            }
-            from = open;
-        }
-    }
-    found.map(|(_, inner)| inner)
-}
-
-/// Given text starting with `{`, the content up to the matching `}`.
-pub fn balanced(s: &str) -> Option<&str> {
-    let mut depth = 0usize;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            '\\' => {
-                escaped = !escaped;
-                continue;
-            }
-            '{' if !escaped => depth += 1,
-            '}' if !escaped => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(&s[1..i]);
-                }
-            }
-            _ => {}
-        }
-        escaped = false;
-    }
-    None
 }
 
 fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {

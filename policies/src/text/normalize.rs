@@ -83,7 +83,7 @@ fn unwrap_commands(s: &str) -> String {
                 continue;
             }
             let arg_start = open + skip;
-            match crate::text::answer::balanced(&out[arg_start..]) {
+            match super::braces::balanced(&out[arg_start..]) {
                 Some(inner) => {
                     let inner = inner.to_string();
                     let end = arg_start + inner.len() + 2;
@@ -196,7 +196,7 @@ fn expand_short_args(s: &str) -> String {
         for _ in 0..args {
             let t = rest.trim_start();
             match t.chars().next() {
-                Some('{') => match crate::text::answer::balanced(t) {
+                Some('{') => match super::braces::balanced(t) {
                     Some(inner) => {
                         out.push('{');
                         out.push_str(inner);

@@ -23,6 +23,10 @@ pub enum Event<'a> {
     /// A word ended; its case-folded hash (for loop detection).
     Word(u64),
     Candidate(&'a Candidate),
+    /// A candidate the question rules out as its answer (a value it gives,
+    /// a lone component where several values are asked for); sent instead
+    /// of `Candidate` when the monitor was told the question.
+    Dismissed(&'a Candidate),
     /// A number used as an operand (canonical form): an intermediate value.
     Operand(&'a str),
 }
