@@ -416,7 +416,9 @@ async fn lowering_concurrency_on_reload_counts_the_requests_in_flight() {
     );
     // Reload: the tenant may now have 1 in flight; 2 still are.
     let lowered = toml(&mock.base_url(), "", "max_concurrent_requests = 1");
-    state.replace(Gateway::build(&Config::from_toml_str(&lowered).unwrap()).unwrap());
+    // As `selfbrake::reload` does: built on the gateway it replaces.
+    let config = Config::from_toml_str(&lowered).unwrap();
+    state.replace(Gateway::rebuild(&config, Some(&state.gateway())).unwrap());
     let third = open(false).await.unwrap();
     assert_eq!(third.status(), 429, "old and new slots added up");
     drop((first, second));
