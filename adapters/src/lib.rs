@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+pub mod echo;
 mod error;
 mod event;
 #[cfg(feature = "embedded")]

@@ -11,7 +11,8 @@
 //!   reasons inside a block the monitor can watch.
 //! - `continue_answer` applies the chat template, opens the assistant turn
 //!   with `<think>\n{kept reasoning}\n</think>\n\n` (without the `<think>`
-//!   where the template opened it) and runs a raw completion from there.
+//!   where the template opened it) and runs a raw completion from there;
+//!   an echo of that prefix in the output is removed (`crate::echo`).
 //! - Dropping the event stream cancels the engine's sequence at its next
 //!   token (see `bridge`). Usage comes from the engine's token counts.
 //! - A prompt longer than the model's context is `Status { 400 }`.
@@ -115,18 +116,20 @@ impl MistralrsBackend {
         }
     }
 
-    /// A raw completion from the templated messages plus `prefix`.
+    /// A raw completion from the templated messages plus `prefix`; also
+    /// returns the prefix text as it was appended.
     async fn run_prefixed(
         &self,
         parsed: request::Parsed,
         prefix: prompt::Prefix,
         mode: fn(usize) -> Mode,
-    ) -> Result<EventStream, AdapterError> {
+    ) -> Result<(EventStream, String), AdapterError> {
         let prompt = prompt::build(&self.model, &parsed, prefix).await?;
         self.check_length(prompt.tokens.len())?;
         let len = prompt.tokens.len();
         let messages = RequestMessage::CompletionTokens(prompt.tokens);
-        self.run(messages, parsed.params, mode(len)).await
+        let stream = self.run(messages, parsed.params, mode(len)).await?;
+        Ok((stream, prompt.prefix))
     }
 
     /// The model's context length, where the engine knows it.
@@ -244,10 +247,12 @@ impl Backend for MistralrsBackend {
             };
             return self.run(messages, parsed.params, Mode::Chat).await;
         }
-        self.run_prefixed(parsed, prompt::Prefix::OpenThink, |prompt_tokens| {
-            Mode::Thinking { prompt_tokens }
-        })
-        .await
+        let (stream, _) = self
+            .run_prefixed(parsed, prompt::Prefix::OpenThink, |prompt_tokens| {
+                Mode::Thinking { prompt_tokens }
+            })
+            .await?;
+        Ok(stream)
     }
 
     async fn continue_answer(
@@ -257,10 +262,14 @@ impl Backend for MistralrsBackend {
     ) -> Result<EventStream, AdapterError> {
         let parsed = request::parse(&request, Some(continuation.max_tokens))?;
         let prefix = prompt::Prefix::Answer(continuation.reasoning);
-        self.run_prefixed(parsed, prefix, |prompt_tokens| Mode::Answer {
-            prompt_tokens,
-        })
-        .await
+        let (stream, sent) = self
+            .run_prefixed(parsed, prefix, |prompt_tokens| Mode::Answer {
+                prompt_tokens,
+            })
+            .await?;
+        // A raw completion returns only new text today; the wrapper keeps
+        // the answer clean should an engine version repeat the prompt's tail.
+        Ok(crate::echo::strip_echo(stream, sent))
     }
 
     fn continuation_mode(&self) -> ContinuationMode {
