@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use common::{assemble, read_sse, Proxy};
 use futures::StreamExt;
 use llama::{LlamaServer, SERIAL};
+use selfbrake_tests::repo_root;
 use serde_json::{json, Value};
 
 const STATEMENT: &str = "Wait, I've verified my answer. No need to continue thinking.";
-const NEED: &str = "needs llama-server and SmolLM2: scripts/test.sh runs it with --ignored";
 
 /// selfbrake with one llama-server backend (`backend` adds TOML lines to
 /// it) and one policy.
@@ -109,11 +109,13 @@ async fn passthrough_matches_llama_server_with_usage_and_drops_timings() {
 async fn braked_answer_from_a_prefill_continuation_is_new_text_only() {
     let _serial = SERIAL.lock().await;
     let server = LlamaServer::start(&[]).await;
-    // SmolLM2 has no think block of its own: with `assume_open_think` its
-    // whole output is reasoning until `</think>`, so the budget brakes it.
-    let backend = "continuation = \"prefill\"\nassume_open_think = true";
-    let policy = "rules = [{ kind = \"budget\", max_reasoning_tokens = 24 }]";
-    let proxy = Proxy::start(&proxy_config(&server, backend, policy)).await;
+    // The documented config, as shipped: prefill continuation, and (SmolLM2
+    // has no think block of its own) `assume_open_think`, so its output is
+    // reasoning until `</think>` and the 24-token budget brakes it.
+    let example = std::fs::read_to_string(repo_root().join("examples/llamacpp.toml")).unwrap();
+    assert!(example.contains(STATEMENT) && example.contains("max_reasoning_tokens = 24"));
+    let config = example.replace("http://127.0.0.1:8080/v1", &server.base_url());
+    let proxy = Proxy::start(&config).await;
     let question = "Name the three primary colors and explain each one.";
 
     let got = assemble(&read_sse(proxy.chat(&ask(question, 200, true)).await).await);
@@ -122,6 +124,7 @@ async fn braked_answer_from_a_prefill_continuation_is_new_text_only() {
     assert_eq!(report["braked"], true, "{report}");
     assert_eq!(report["rule"], "budget");
     assert_eq!(report["answer_source"], "continuation");
+    assert_eq!(report["reasoning_tokens"], 24);
     assert!(got.reasoning.ends_with(STATEMENT), "{:?}", got.reasoning);
 
     // What llama-server itself answers to the same prefill: the prefix
