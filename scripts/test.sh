@@ -6,7 +6,14 @@
 # names a GGUF; built in release with the `embedded` feature by
 # scripts/embedded.sh: the first build compiles mistral.rs, 20-30 minutes).
 #
-# SELFBRAKE_SKIP_EMBEDDED=1 leaves out the model tests, for a quick loop.
+# The suite against a real engine, llama.cpp's llama-server
+# (tests/tests/llamacpp.rs, `#[ignore]`d in a plain `cargo test` and run here
+# with --ignored) uses the same model and a llama-server built once by
+# scripts/build-llama-server.sh into ~/.cache/selfbrake-llama (about 4
+# minutes on 2 cores) unless SELFBRAKE_LLAMA_SERVER names a binary.
+#
+# SELFBRAKE_SKIP_EMBEDDED=1 leaves out the embedded engine's tests and
+# SELFBRAKE_SKIP_LLAMA=1 the llama-server suite, for a quick loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +34,24 @@ export SELFBRAKE_TEST_PYTHON="$venv/bin/python"
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc
 
-if [ "${SELFBRAKE_SKIP_EMBEDDED:-0}" != 1 ]; then
+model() {
   if [ -z "${SELFBRAKE_MODEL:-}" ]; then
     SELFBRAKE_MODEL="$(PYTHON="$venv/bin/python" scripts/get-model.sh "$HOME/.cache/selfbrake-models")"
   fi
   export SELFBRAKE_MODEL
+}
+
+if [ "${SELFBRAKE_SKIP_LLAMA:-0}" != 1 ]; then
+  model
+  if [ -z "${SELFBRAKE_LLAMA_SERVER:-}" ]; then
+    SELFBRAKE_LLAMA_SERVER="$(PYTHON="$venv/bin/python" scripts/build-llama-server.sh)"
+  fi
+  export SELFBRAKE_LLAMA_SERVER
+  cargo test -p selfbrake-tests --test llamacpp -- --ignored
+fi
+
+if [ "${SELFBRAKE_SKIP_EMBEDDED:-0}" != 1 ]; then
+  model
   # One invocation: both packages share one feature resolution, so
   # mistral.rs is compiled once.
   scripts/embedded.sh test -p selfbrake-adapters -p selfbrake \

@@ -9,6 +9,7 @@
 
 mod backend;
 mod config;
+pub mod echo;
 mod error;
 mod event;
 pub mod format;

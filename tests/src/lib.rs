@@ -111,6 +111,9 @@ pub struct MockConfig {
     /// as a vLLM reasoning parser does when it does not see the `</think>`
     /// that closed the prefix. Default false.
     pub continuation_in_reasoning: bool,
+    /// Repeat the continuation's prefix at the start of its answer, joined
+    /// to the first token, as llama.cpp's server does. Default false.
+    pub continuation_echo: bool,
     /// Add `completion_tokens_details.reasoning_tokens` to usage (vLLM
     /// does not; default false).
     pub report_reasoning_tokens: bool,
@@ -125,6 +128,7 @@ impl Default for MockConfig {
             fault: Fault::None,
             continuation_fault: Fault::None,
             continuation_in_reasoning: false,
+            continuation_echo: false,
             report_reasoning_tokens: false,
         }
     }

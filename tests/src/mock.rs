@@ -131,7 +131,15 @@ fn generation(cfg: &MockConfig, body: &Value, cont: bool, index: usize) -> Gener
             }
         });
         let flag = cfg.continuation_in_reasoning;
-        tokenize(&answer).into_iter().map(|t| (flag, t)).collect()
+        let mut tokens: Vec<_> = tokenize(&answer).into_iter().map(|t| (flag, t)).collect();
+        if cfg.continuation_echo {
+            let echo = prefix.unwrap_or_default();
+            match tokens.first_mut() {
+                Some((_, first)) => first.insert_str(0, &echo),
+                None => tokens.push((flag, echo)),
+            }
+        }
+        tokens
     } else {
         cfg.script.tokens()
     };

@@ -67,18 +67,20 @@ impl MistralrsBackend {
         }
     }
 
-    /// A raw completion from the templated messages plus `prefix`.
+    /// A raw completion from the templated messages plus `prefix`; also
+    /// returns the prefix text as it was appended.
     async fn run_prefixed(
         &self,
         parsed: request::Parsed,
         prefix: prompt::Prefix,
         mode: fn(usize) -> Mode,
-    ) -> Result<EventStream, AdapterError> {
+    ) -> Result<(EventStream, String), AdapterError> {
         let prompt = prompt::build(&self.model, &parsed, prefix).await?;
         self.check_length(prompt.tokens.len())?;
         let len = prompt.tokens.len();
         let messages = RequestMessage::CompletionTokens(prompt.tokens);
-        self.run(messages, parsed.params, mode(len)).await
+        let stream = self.run(messages, parsed.params, mode(len)).await?;
+        Ok((stream, prompt.prefix))
     }
 
     /// The model's context length, where the engine knows it.
@@ -196,10 +198,12 @@ impl Backend for MistralrsBackend {
             };
             return self.run(messages, parsed.params, Mode::Chat).await;
         }
-        self.run_prefixed(parsed, prompt::Prefix::OpenThink, |prompt_tokens| {
-            Mode::Thinking { prompt_tokens }
-        })
-        .await
+        let (stream, _) = self
+            .run_prefixed(parsed, prompt::Prefix::OpenThink, |prompt_tokens| {
+                Mode::Thinking { prompt_tokens }
+            })
+            .await?;
+        Ok(stream)
     }
 
     async fn continue_answer(
@@ -209,10 +213,14 @@ impl Backend for MistralrsBackend {
     ) -> Result<EventStream, AdapterError> {
         let parsed = request::parse(&request, Some(continuation.max_tokens))?;
         let prefix = prompt::Prefix::Answer(continuation.reasoning);
-        self.run_prefixed(parsed, prefix, |prompt_tokens| Mode::Answer {
-            prompt_tokens,
-        })
-        .await
+        let (stream, sent) = self
+            .run_prefixed(parsed, prefix, |prompt_tokens| Mode::Answer {
+                prompt_tokens,
+            })
+            .await?;
+        // A raw completion returns only new text today; the wrapper keeps
+        // the answer clean should an engine version repeat the prompt's tail.
+        Ok(crate::echo::strip_echo(stream, sent))
     }
 
     fn continuation_mode(&self) -> ContinuationMode {

@@ -11,7 +11,8 @@
 //!   reasons inside a block the monitor can watch.
 //! - `continue_answer` applies the chat template, opens the assistant turn
 //!   with `<think>\n{kept reasoning}\n</think>\n\n` (without the `<think>`
-//!   where the template opened it) and runs a raw completion from there.
+//!   where the template opened it) and runs a raw completion from there;
+//!   an echo of that prefix in the output is removed (`crate::echo`).
 //! - Dropping the event stream cancels the engine's sequence at its next
 //!   token (see `bridge`). Usage comes from the engine's token counts.
 //! - A prompt longer than the model's context is `Status { 400 }`.

@@ -21,6 +21,9 @@ pub(super) enum Prefix {
 
 pub(super) struct Prompt {
     pub tokens: Vec<u32>,
+    /// The text appended after the templated messages: what a
+    /// continuation's output must not repeat.
+    pub prefix: String,
 }
 
 /// The prefix text, given whether the template already opened `<think>`.
@@ -77,7 +80,7 @@ pub(super) async fn build(
     if !text.is_empty() {
         let (tx, rx) = mpsc::channel(1);
         let plain = Request::Tokenize(TokenizationRequest {
-            text: Either::Right(text),
+            text: Either::Right(text.clone()),
             tools: None,
             add_generation_prompt: false,
             add_special_tokens: false,
@@ -90,7 +93,10 @@ pub(super) async fn build(
             .map_err(|e| AdapterError::Internal(format!("tokenize: {e:#}")))?;
         tokens.extend(more);
     }
-    Ok(Prompt { tokens })
+    Ok(Prompt {
+        tokens,
+        prefix: text,
+    })
 }
 
 /// Sends `request` and waits for its answer on `rx`. The wait runs in its own

@@ -22,6 +22,10 @@
 //! `delta.reasoning_content` and inline `<think>...</think>` all become
 //! `Reasoning` events. For templates that open `<think>` themselves, set
 //! `assume_open_think` (see `think`).
+//!
+//! A continuation's output is checked for an echo of the prefix that was
+//! sent, which is removed (see `crate::echo`): llama.cpp's server repeats a
+//! prefilled assistant message, other servers do not.
 
 mod config;
 mod fallback;
@@ -140,8 +144,10 @@ impl Backend for OpenAiBackend {
             self.cfg.continuation,
             self.cfg.prefix_format,
         )?;
-        // The prefix closed `</think>`: content is the answer.
-        self.post_stream(body, Normaliser::new(false)).await
+        // The prefix closed `</think>`: content is the answer, once any echo
+        // of the prefix (llama.cpp's server repeats it) is removed.
+        let sent = crate::format::prefix(self.cfg.prefix_format, &continuation.reasoning);
+        self.post_stream(body, Normaliser::continuation(sent)).await
     }
 
     fn continuation_mode(&self) -> ContinuationMode {

@@ -14,9 +14,14 @@
 //! (`{"error": ...}` or `"object": "error"`, which vLLM sends when
 //! generation fails after the headers). `usage` is read from any chunk that
 //! has it (with `continuous_usage_stats` every chunk does; the last wins).
+//!
+//! A continuation's normaliser ([`Normaliser::continuation`]) first removes
+//! an echo of the sent prefix (see `crate::echo`) from the raw field text,
+//! before `<think>` splitting would take the echoed tags apart.
 
 use serde_json::{Map, Value};
 
+use crate::echo::{EchoStripper, TextKind};
 use crate::format::ThinkSplitter;
 use crate::{AdapterError, BackendEvent, Usage};
 
@@ -32,6 +37,8 @@ const KNOWN_DELTA_KEYS: [&str; 5] = [
 pub struct Normaliser {
     meta_sent: bool,
     think: ThinkSplitter,
+    /// Set for a continuation until it is known whether the server echoed.
+    echo: Option<EchoStripper>,
 }
 
 impl Normaliser {
@@ -39,6 +46,16 @@ impl Normaliser {
         Normaliser {
             meta_sent: false,
             think: ThinkSplitter::new(assume_open_think),
+            echo: None,
+        }
+    }
+
+    /// For the answer after `prefix` (which closed the think block): any
+    /// echo of `prefix` at the start of the output is removed.
+    pub fn continuation(prefix: impl Into<String>) -> Self {
+        Normaliser {
+            echo: Some(EchoStripper::new(prefix)),
+            ..Normaliser::new(false)
         }
     }
 
@@ -160,6 +177,7 @@ impl Normaliser {
         match delta.get("tool_calls") {
             None | Some(Value::Null) => {}
             Some(Value::Array(calls)) => {
+                self.settle_echo(out);
                 out.extend(calls.iter().cloned().map(BackendEvent::ToolCall));
             }
             Some(_) => {
@@ -195,6 +213,17 @@ impl Normaliser {
         content: Option<&str>,
         out: &mut Vec<BackendEvent>,
     ) {
+        if let Some(echo) = self.echo.as_mut().filter(|e| e.is_deciding()) {
+            let mut pieces = Vec::new();
+            if let Some(text) = reasoning {
+                self.think.reasoning_field_seen();
+                pieces = echo.push(TextKind::Reasoning, text);
+            }
+            if let Some(text) = content {
+                pieces.extend(echo.push(TextKind::Content, text));
+            }
+            return self.pieces(pieces, out);
+        }
         if let Some(text) = reasoning {
             self.think.reasoning_field_seen();
             if !text.is_empty() {
@@ -206,12 +235,34 @@ impl Normaliser {
         }
     }
 
+    /// Text released by the echo stripper, as the fields it came in.
+    fn pieces(&mut self, pieces: Vec<(TextKind, String)>, out: &mut Vec<BackendEvent>) {
+        for (kind, text) in pieces {
+            match kind {
+                TextKind::Reasoning => out.push(BackendEvent::Reasoning(text)),
+                TextKind::Content => {
+                    out.extend(self.think.push(&text).into_iter().map(BackendEvent::from))
+                }
+            }
+        }
+    }
+
+    /// Something other than text came: whatever text was held as a
+    /// possible echo is decided on and passed on first.
+    fn settle_echo(&mut self, out: &mut Vec<BackendEvent>) {
+        if let Some(echo) = self.echo.as_mut().filter(|e| e.is_deciding()) {
+            let pieces = echo.settle();
+            self.pieces(pieces, out);
+        }
+    }
+
     fn finish_reason(&mut self, reason: String, out: &mut Vec<BackendEvent>) {
         self.flush(out);
         out.push(BackendEvent::Finish(reason));
     }
 
     fn flush(&mut self, out: &mut Vec<BackendEvent>) {
+        self.settle_echo(out);
         out.extend(self.think.flush().into_iter().map(BackendEvent::from));
     }
 }

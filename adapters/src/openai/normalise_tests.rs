@@ -248,3 +248,103 @@ fn both_reasoning_names_count_once() {
     let (r, c, _) = texts(&ev);
     assert_eq!((r.as_str(), c.as_str()), ("r1r2", "a"));
 }
+
+/// A continuation's chunks through both paths, as `run` does.
+fn run_continuation(prefix: &str, chunks: Vec<Value>) -> Vec<BackendEvent> {
+    let mut general = Normaliser::continuation(prefix);
+    let mut via_data = Normaliser::continuation(prefix);
+    let (mut out, mut out_data) = (Vec::new(), Vec::new());
+    for c in chunks {
+        out_data.extend(via_data.data(&c.to_string()).unwrap());
+        out.extend(general.chunk(c).unwrap());
+    }
+    out.extend(general.finish());
+    out_data.extend(via_data.finish());
+    assert_eq!(out, out_data, "fast and general paths disagree");
+    out
+}
+
+/// (reasoning, content) of a continuation's events.
+fn answer_texts(events: &[BackendEvent]) -> (String, String) {
+    let (r, c, _) = texts(events);
+    (r, c)
+}
+
+const PREFIX: &str = "<think>\nIt is 4.\n\nWait, verified.\n</think>\n\n";
+
+#[test]
+fn continuation_echo_in_content_is_removed_before_think_splitting() {
+    // llama-server: the first content delta is the prefix joined to the first new token.
+    let ev = run_continuation(
+        PREFIX,
+        vec![
+            chunk(json!({"role": "assistant", "content": null}), Value::Null),
+            chunk(json!({"content": format!("{PREFIX}The")}), Value::Null),
+            chunk(json!({"content": " answer is 4."}), Value::Null),
+            chunk(json!({}), json!("stop")),
+        ],
+    );
+    assert_eq!(
+        answer_texts(&ev),
+        (String::new(), "The answer is 4.".into())
+    );
+    assert_eq!(ev.last(), Some(&BackendEvent::Finish("stop".into())));
+}
+
+#[test]
+fn continuation_echo_as_reasoning_field_is_removed() {
+    let (a, b) = PREFIX.split_at(PREFIX.find("</think>").unwrap());
+    let ev = run_continuation(
+        PREFIX,
+        vec![
+            chunk(json!({"reasoning_content": a}), Value::Null),
+            chunk(json!({"content": format!("{b}Four.")}), Value::Null),
+            chunk(json!({}), json!("stop")),
+        ],
+    );
+    assert_eq!(answer_texts(&ev), (String::new(), "Four.".into()));
+}
+
+#[test]
+fn continuation_without_echo_is_unchanged() {
+    let ev = run_continuation(
+        PREFIX,
+        vec![
+            chunk(json!({"content": "<think>"}), Value::Null),
+            chunk(json!({"content": "x</think>The answer."}), Value::Null),
+            chunk(json!({}), json!("stop")),
+        ],
+    );
+    // Same as a plain normaliser gives: the echo check changed nothing.
+    let plain = run(
+        false,
+        vec![
+            chunk(json!({"content": "<think>"}), Value::Null),
+            chunk(json!({"content": "x</think>The answer."}), Value::Null),
+            chunk(json!({}), json!("stop")),
+        ],
+    );
+    assert_eq!(ev, plain);
+    assert_eq!(answer_texts(&ev), ("x".into(), "The answer.".into()));
+}
+
+#[test]
+fn continuation_held_text_comes_before_a_tool_call() {
+    let ev = run_continuation(
+        PREFIX,
+        vec![
+            chunk(json!({"content": "<think>\nIt"}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "c1"}]}),
+                Value::Null,
+            ),
+        ],
+    );
+    let kinds: Vec<_> = ev
+        .iter()
+        .filter(|e| !matches!(e, BackendEvent::Meta { .. }))
+        .collect();
+    // Released through the think splitter: `<think>` opened reasoning.
+    assert_eq!(kinds[0], &BackendEvent::Reasoning("\nIt".into()));
+    assert!(matches!(kinds[1], BackendEvent::ToolCall(c) if c["id"] == "c1"));
+}

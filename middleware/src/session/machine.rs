@@ -26,7 +26,8 @@ pub struct SessionContext {
 
 enum Phase {
     Thinking {
-        state: Thinking,
+        // Boxed: the monitor is large, and the phase moves on every step.
+        state: Box<Thinking>,
         upstream: EventStream,
     },
     /// Cut: the statement goes out next.
@@ -53,7 +54,7 @@ pub async fn start(
     }
     let upstream = ctx.backend.stream(ctx.request.clone()).await?;
     let phase = Phase::Thinking {
-        state: Thinking::new(monitor),
+        state: Box::new(Thinking::new(monitor)),
         upstream,
     };
     Ok(futures::stream::unfold(
