@@ -6,8 +6,8 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use selfbrake_adapters::openai::{OpenAiBackend, OpenAiConfig, ERROR_BODY_LIMIT};
-use selfbrake_adapters::{AdapterError, Backend, BackendEvent, EventStream, Fault as ErrorFault};
-use selfbrake_tests::{Fault, MockConfig, MockUpstream, Script};
+use selfbrake_adapters::{AdapterError, Backend, BackendEvent, EventStream, Fault};
+use selfbrake_tests::{Misbehaviour, MockConfig, MockUpstream, Script};
 
 fn request() -> Map<String, Value> {
     json!({"model": "mock-model", "messages": [{"role": "user", "content": "What is 2 + 2?"}]})
@@ -16,7 +16,7 @@ fn request() -> Map<String, Value> {
         .clone()
 }
 
-async fn mock_with(fault: Fault, delay_ms: u64) -> MockUpstream {
+async fn mock_with(fault: Misbehaviour, delay_ms: u64) -> MockUpstream {
     let script = Script::default().delay(Duration::from_millis(delay_ms));
     MockUpstream::start(MockConfig {
         fault,
@@ -57,11 +57,11 @@ async fn stream_error(mock: &MockUpstream, f: impl FnOnce(&mut OpenAiConfig)) ->
 
 #[tokio::test]
 async fn status_errors_carry_the_body() {
-    let mock = mock_with(Fault::status(400, "max_tokens is too large"), 0).await;
+    let mock = mock_with(Misbehaviour::status(400, "max_tokens is too large"), 0).await;
     let be = backend(mock.base_url(), |_| {});
     match be.stream(request()).await {
         Err(e @ AdapterError::Status { .. }) => {
-            assert_eq!(e.fault(), ErrorFault::Client);
+            assert_eq!(e.fault(), Fault::Client);
             let AdapterError::Status { status, body } = e else {
                 unreachable!()
             };
@@ -70,7 +70,7 @@ async fn status_errors_carry_the_body() {
         }
         other => panic!("{:?}", other.err()),
     }
-    let huge = Fault::Status {
+    let huge = Misbehaviour::Status {
         status: 503,
         body: "x".repeat(100_000),
         content_type: "text/plain".into(),
@@ -97,7 +97,7 @@ async fn connection_refused_is_connect() {
 
 #[tokio::test]
 async fn no_headers_is_a_first_byte_timeout() {
-    let mock = mock_with(Fault::HangBeforeHeaders, 0).await;
+    let mock = mock_with(Misbehaviour::HangBeforeHeaders, 0).await;
     let be = backend(mock.base_url(), |c| {
         c.first_byte_timeout = Duration::from_millis(150)
     });
@@ -109,7 +109,7 @@ async fn no_headers_is_a_first_byte_timeout() {
 
 #[tokio::test]
 async fn stall_is_an_idle_timeout() {
-    let mock = mock_with(Fault::StallAfter { chunks: 3 }, 0).await;
+    let mock = mock_with(Misbehaviour::StallAfter { chunks: 3 }, 0).await;
     let e = stream_error(&mock, |c| c.idle_timeout = Duration::from_millis(150)).await;
     assert!(
         matches!(&e, AdapterError::Timeout(m) if m.contains("no data")),
@@ -121,7 +121,7 @@ async fn stall_is_an_idle_timeout() {
 
 #[tokio::test]
 async fn slow_stream_hits_max_stream() {
-    let mock = mock_with(Fault::None, 30).await;
+    let mock = mock_with(Misbehaviour::None, 30).await;
     let e = stream_error(&mock, |c| c.max_stream = Duration::from_millis(200)).await;
     assert!(
         matches!(&e, AdapterError::Timeout(m) if m.contains("longer than")),
@@ -132,9 +132,9 @@ async fn slow_stream_hits_max_stream() {
 #[tokio::test]
 async fn garbage_is_a_protocol_error() {
     for fault in [
-        Fault::MalformedSse,
-        Fault::InvalidJson,
-        Fault::HugeLine(4096),
+        Misbehaviour::MalformedSse,
+        Misbehaviour::InvalidJson,
+        Misbehaviour::HugeLine(4096),
     ] {
         let mock = mock_with(fault.clone(), 0).await;
         let e = stream_error(&mock, |c| c.max_line_bytes = 1024).await;
@@ -144,7 +144,7 @@ async fn garbage_is_a_protocol_error() {
 
 #[tokio::test]
 async fn a_huge_line_under_the_limit_is_fine() {
-    let mock = mock_with(Fault::HugeLine(100_000), 0).await;
+    let mock = mock_with(Misbehaviour::HugeLine(100_000), 0).await;
     let be = backend(mock.base_url(), |_| {});
     let (events, error, _) = drain(be.stream(request()).await.unwrap()).await;
     assert!(error.is_none(), "{error:?}");
@@ -156,14 +156,14 @@ async fn a_huge_line_under_the_limit_is_fine() {
 
 #[tokio::test]
 async fn broken_connection_is_closed() {
-    let mock = mock_with(Fault::CloseMidStream { after_chunks: 4 }, 0).await;
+    let mock = mock_with(Misbehaviour::CloseMidStream { after_chunks: 4 }, 0).await;
     let e = stream_error(&mock, |_| {}).await;
     assert!(matches!(e, AdapterError::Closed(_)), "{e:?}");
 }
 
 #[tokio::test]
 async fn clean_end_without_done_is_closed() {
-    let mock = mock_with(Fault::EndWithoutDone { after_chunks: 4 }, 0).await;
+    let mock = mock_with(Misbehaviour::EndWithoutDone { after_chunks: 4 }, 0).await;
     let e = stream_error(&mock, |_| {}).await;
     assert!(
         matches!(&e, AdapterError::Closed(m) if m.contains("[DONE]")),
@@ -173,7 +173,7 @@ async fn clean_end_without_done_is_closed() {
 
 #[tokio::test]
 async fn models_status_error() {
-    let mock = mock_with(Fault::None, 0).await;
+    let mock = mock_with(Misbehaviour::None, 0).await;
     let be = backend(format!("{}/nope", mock.base_url()), |_| {});
     assert!(matches!(
         be.models().await,
@@ -187,7 +187,7 @@ async fn a_json_answer_to_a_stream_request_is_converted() {
         "choices": [{"index": 0, "message": {"role": "assistant", "reasoning_content": "r", "content": "a"},
                      "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
-    let fault = Fault::Status {
+    let fault = Misbehaviour::Status {
         status: 200,
         body: body.to_string(),
         content_type: "application/json".into(),

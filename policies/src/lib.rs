@@ -29,5 +29,6 @@ pub use error::PolicyError;
 pub use monitor::Monitor;
 pub use ruleset::RuleSet;
 pub use shipped::{aggressive_rules, cautious_rules, default_rules};
-pub use spec::{AnswerForm, RuleSpec};
+pub use spec::RuleSpec;
+pub use text::Strength;
 pub use verdict::{Brake, Verdict};

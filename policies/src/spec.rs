@@ -28,7 +28,7 @@ pub enum RuleSpec {
         /// ending `= X.`; `stated` adds "the answer is X" and
         /// "**Final Answer**"; `boxed` only `\boxed{X}`).
         #[serde(default = "defaults::form")]
-        form: AnswerForm,
+        form: Strength,
         /// Require a verification marker ("wait", "let me check", ...)
         /// between two counted statements (default true): a re-check that
         /// agrees, not the same number carried along.
@@ -95,7 +95,7 @@ pub enum RuleSpec {
         /// Weakest answer form that sets the foundation step (default
         /// `stated`).
         #[serde(default = "defaults::stated")]
-        form: AnswerForm,
+        form: Strength,
         /// Steps after the foundation before the score may fire (default 2).
         #[serde(default = "defaults::min_steps")]
         min_steps_after: u32,
@@ -115,40 +115,21 @@ pub enum RuleSpec {
     },
 }
 
-/// Answer forms, weakest first; see [`Strength`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnswerForm {
-    Equation,
-    Stated,
-    Boxed,
-}
-
-impl AnswerForm {
-    pub(crate) fn strength(self) -> Strength {
-        match self {
-            AnswerForm::Equation => Strength::Equation,
-            AnswerForm::Stated => Strength::Stated,
-            AnswerForm::Boxed => Strength::Boxed,
-        }
-    }
-}
-
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
 
 /// Documented defaults, one function per serde default.
 pub(crate) mod defaults {
-    use super::AnswerForm;
+    use super::Strength;
     pub fn repeats() -> u32 {
         2
     }
-    pub fn form() -> AnswerForm {
-        AnswerForm::Equation
+    pub fn form() -> Strength {
+        Strength::Equation
     }
-    pub fn stated() -> AnswerForm {
-        AnswerForm::Stated
+    pub fn stated() -> Strength {
+        Strength::Stated
     }
     pub fn verified() -> bool {
         true
@@ -260,7 +241,7 @@ mod tests {
             r,
             RuleSpec::Convergence {
                 repeats: 3,
-                form: AnswerForm::Equation,
+                form: Strength::Equation,
                 verified: true,
                 conclusions: true,
                 reset_on_operand: true,
@@ -277,7 +258,7 @@ mod tests {
     fn errors_name_the_key_path() {
         let r = RuleSpec::Convergence {
             repeats: 0,
-            form: AnswerForm::Stated,
+            form: Strength::Stated,
             verified: false,
             conclusions: true,
             reset_on_operand: true,

@@ -55,7 +55,7 @@ pub use wire::GARBAGE_AFTER;
 
 /// A failure the mock plays instead of (or in the middle of) its answer.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Fault {
+pub enum Misbehaviour {
     #[default]
     None,
     /// Answer at once with this status, body and content type.
@@ -82,12 +82,12 @@ pub enum Fault {
     HugeLine(usize),
 }
 
-impl Fault {
+impl Misbehaviour {
     /// A status fault with vLLM's JSON error body.
-    pub fn status(status: u16, message: &str) -> Fault {
+    pub fn status(status: u16, message: &str) -> Misbehaviour {
         let body = serde_json::json!({"object": "error", "message": message,
             "type": "BadRequestError", "param": null, "code": status});
-        Fault::Status {
+        Misbehaviour::Status {
             status,
             body: body.to_string(),
             content_type: "application/json".into(),
@@ -103,10 +103,10 @@ pub struct MockConfig {
     pub script: Script,
     /// Answer to continuations (see the crate doc for the default).
     pub continuation_answer: Option<String>,
-    /// Fault of ordinary chat requests.
-    pub fault: Fault,
-    /// Fault of continuations.
-    pub continuation_fault: Fault,
+    /// Misbehaviour of ordinary chat requests.
+    pub fault: Misbehaviour,
+    /// Misbehaviour of continuations.
+    pub continuation_fault: Misbehaviour,
     /// Send the continuation's answer as reasoning (in the script's form),
     /// as a vLLM reasoning parser does when it does not see the `</think>`
     /// that closed the prefix. Default false.
@@ -125,8 +125,8 @@ impl Default for MockConfig {
             model: "mock-model".into(),
             script: Script::default(),
             continuation_answer: None,
-            fault: Fault::None,
-            continuation_fault: Fault::None,
+            fault: Misbehaviour::None,
+            continuation_fault: Misbehaviour::None,
             continuation_in_reasoning: false,
             continuation_echo: false,
             report_reasoning_tokens: false,
@@ -232,7 +232,7 @@ impl MockUpstream {
         self.update(|c| c.script = script);
     }
 
-    pub fn set_fault(&self, fault: Fault) {
+    pub fn set_fault(&self, fault: Misbehaviour) {
         self.update(|c| c.fault = fault);
     }
 }

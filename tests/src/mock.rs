@@ -16,7 +16,7 @@ use crate::body::body_stream;
 pub use crate::body::StreamRecord;
 use crate::script::tokenize;
 use crate::wire::{apply_fault, Generation};
-use crate::{Fault, MockConfig};
+use crate::{Misbehaviour, MockConfig};
 use selfbrake_policies::text::last_boxed;
 
 /// A request the mock received.
@@ -199,7 +199,7 @@ async fn chat(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
         cfg.fault.clone()
     };
     match &fault {
-        Fault::Status {
+        Misbehaviour::Status {
             status,
             body,
             content_type,
@@ -212,7 +212,7 @@ async fn chat(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
             )
                 .into_response();
         }
-        Fault::HangBeforeHeaders => tokio::time::sleep(Duration::from_secs(24 * 3600)).await,
+        Misbehaviour::HangBeforeHeaders => tokio::time::sleep(Duration::from_secs(24 * 3600)).await,
         _ => {}
     }
     let gen = generation(&cfg, &value, cont, index);

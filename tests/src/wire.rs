@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::script::ReasoningForm;
-use crate::Fault;
+use crate::Misbehaviour;
 
 /// One step of a streamed response body.
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ impl Generation {
 pub const GARBAGE_AFTER: usize = 3;
 
 /// Applies a stream fault to a well-formed body.
-pub(crate) fn apply_fault(mut steps: Vec<Step>, fault: &Fault) -> Vec<Step> {
+pub(crate) fn apply_fault(mut steps: Vec<Step>, fault: &Misbehaviour) -> Vec<Step> {
     let raw = |s: String| Step::Send {
         bytes: s,
         token: false,
@@ -151,27 +151,29 @@ pub(crate) fn apply_fault(mut steps: Vec<Step>, fault: &Fault) -> Vec<Step> {
     };
     let at = GARBAGE_AFTER.min(steps.len());
     match fault {
-        Fault::MalformedSse => steps.insert(at, raw("this is not an event stream\n\n".into())),
-        Fault::InvalidJson => steps.insert(
+        Misbehaviour::MalformedSse => {
+            steps.insert(at, raw("this is not an event stream\n\n".into()))
+        }
+        Misbehaviour::InvalidJson => steps.insert(
             at,
             raw("data: {\"id\": \"chatcmpl-x\", \"choices\": [\n\n".into()),
         ),
-        Fault::HugeLine(n) => {
+        Misbehaviour::HugeLine(n) => {
             let chunk = json!({"id": "chatcmpl-huge", "object": "chat.completion.chunk", "created": 0,
                 "model": "m", "choices": [{"index": 0, "delta": {"content": "x".repeat(*n)},
                 "logprobs": null, "finish_reason": null}]});
             steps.insert(at, raw(format!("data: {chunk}\n\n")));
         }
-        Fault::CloseMidStream { after_chunks } => {
+        Misbehaviour::CloseMidStream { after_chunks } => {
             steps.truncate(*after_chunks);
             steps.push(Step::Abort);
         }
-        Fault::EndWithoutDone { after_chunks } => steps.truncate(*after_chunks),
-        Fault::StallAfter { chunks } => {
+        Misbehaviour::EndWithoutDone { after_chunks } => steps.truncate(*after_chunks),
+        Misbehaviour::StallAfter { chunks } => {
             steps.truncate(*chunks);
             steps.push(Step::Stall);
         }
-        Fault::None | Fault::Status { .. } | Fault::HangBeforeHeaders => {}
+        Misbehaviour::None | Misbehaviour::Status { .. } | Misbehaviour::HangBeforeHeaders => {}
     }
     steps
 }

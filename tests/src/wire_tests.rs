@@ -96,11 +96,17 @@ fn non_stream_bodies() {
 #[test]
 fn faults_shape_the_body() {
     let g = gen(ReasoningForm::Reasoning);
-    let cut = apply_fault(g.stream_steps(), &Fault::CloseMidStream { after_chunks: 2 });
+    let cut = apply_fault(
+        g.stream_steps(),
+        &Misbehaviour::CloseMidStream { after_chunks: 2 },
+    );
     assert!(bytes(&cut).ends_with("<break>"));
     assert_eq!(cut.len(), 3);
-    let end = apply_fault(g.stream_steps(), &Fault::EndWithoutDone { after_chunks: 2 });
+    let end = apply_fault(
+        g.stream_steps(),
+        &Misbehaviour::EndWithoutDone { after_chunks: 2 },
+    );
     assert!(!bytes(&end).contains("[DONE]"));
-    let bad = bytes(&apply_fault(g.stream_steps(), &Fault::MalformedSse));
+    let bad = bytes(&apply_fault(g.stream_steps(), &Misbehaviour::MalformedSse));
     assert!(bad.contains("this is not an event stream"));
 }

@@ -298,7 +298,7 @@ async fn extract_and_stop_answer_without_a_continuation() {
 async fn failed_continuation_still_ends_well_formed_with_the_extracted_answer() {
     let t = trace("r1-gsm8k-1");
     let mut cfg = MockConfig::with_script(Script::from_trace(&t));
-    cfg.continuation_fault = selfbrake_tests::Fault::status(500, "engine crashed");
+    cfg.continuation_fault = selfbrake_tests::Misbehaviour::status(500, "engine crashed");
     let mock = MockUpstream::start(cfg).await;
     let policy = "rules = [{ kind = \"convergence\", repeats = 2 }]";
     let proxy = Proxy::start(&config(&mock.base_url(), policy)).await;
@@ -441,7 +441,7 @@ async fn client_disconnect_during_the_answer_closes_the_continuation() {
 async fn client_disconnect_while_the_continuation_starts_closes_it() {
     // Headers, then nothing: the continuation has started, no token yet.
     let setup = |cfg: &mut MockConfig| {
-        cfg.continuation_fault = selfbrake_tests::Fault::StallAfter { chunks: 0 };
+        cfg.continuation_fault = selfbrake_tests::Misbehaviour::StallAfter { chunks: 0 };
     };
     // The brake statement is the last thing sent before the continuation.
     disconnect_case(2, setup, 10, |s| s.contains("No need to continue"), 1).await;

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assemble, client, config, read_sse, request, Proxy};
-use selfbrake_tests::{Fault, MockConfig, MockUpstream};
+use selfbrake_tests::{Misbehaviour, MockConfig, MockUpstream};
 use serde_json::Value;
 
 async fn error_of(response: reqwest::Response, status: u16) -> Value {
@@ -23,7 +23,7 @@ async fn error_of(response: reqwest::Response, status: u16) -> Value {
 
 /// The proxy still answers an ordinary request.
 async fn still_serves(proxy: &Proxy, mock: &MockUpstream) {
-    mock.set_fault(Fault::None);
+    mock.set_fault(Misbehaviour::None);
     let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
     assert!(got.done && got.error.is_none() && !got.content.is_empty());
 }
@@ -141,7 +141,7 @@ async fn upstream_http_errors_keep_their_meaning() {
     let mock = MockUpstream::start(MockConfig::default()).await;
     let proxy = Proxy::start(&config(&mock.base_url(), "rules = []")).await;
 
-    mock.set_fault(Fault::status(500, "CUDA out of memory"));
+    mock.set_fault(Misbehaviour::status(500, "CUDA out of memory"));
     let error = error_of(proxy.chat(&request(true)).await, 502).await;
     assert_eq!(error["code"], "upstream_status");
     // The upstream's 5xx text is for the log, not the client; the request id is.
@@ -149,7 +149,7 @@ async fn upstream_http_errors_keep_their_meaning() {
     assert!(!message.contains("CUDA"), "{error}");
     assert!(message.contains("(request "), "{error}");
 
-    mock.set_fault(Fault::status(
+    mock.set_fault(Misbehaviour::status(
         400,
         "This model's maximum context length is 4096 tokens",
     ));
@@ -162,7 +162,7 @@ async fn upstream_http_errors_keep_their_meaning() {
         "{error}"
     );
 
-    mock.set_fault(Fault::Status {
+    mock.set_fault(Misbehaviour::Status {
         status: 503,
         body: "<html><body>Service Unavailable</body></html>".into(),
         content_type: "text/html".into(),
@@ -182,10 +182,13 @@ async fn broken_streams_end_with_an_error_event() {
     let mock = MockUpstream::start(MockConfig::with_script(script)).await;
     let proxy = Proxy::start(&config(&mock.base_url(), "rules = []")).await;
     for (fault, code) in [
-        (Fault::MalformedSse, "upstream_protocol"),
-        (Fault::InvalidJson, "upstream_protocol"),
-        (Fault::CloseMidStream { after_chunks: 3 }, "upstream_closed"),
-        (Fault::HugeLine(2 * 1024 * 1024), "upstream_protocol"),
+        (Misbehaviour::MalformedSse, "upstream_protocol"),
+        (Misbehaviour::InvalidJson, "upstream_protocol"),
+        (
+            Misbehaviour::CloseMidStream { after_chunks: 3 },
+            "upstream_closed",
+        ),
+        (Misbehaviour::HugeLine(2 * 1024 * 1024), "upstream_protocol"),
     ] {
         mock.set_fault(fault.clone());
         let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
@@ -212,11 +215,11 @@ async fn silent_upstreams_time_out() {
         .replace("idle_timeout_ms = 2000", "idle_timeout_ms = 300");
     let proxy = Proxy::start(&cfg).await;
 
-    mock.set_fault(Fault::HangBeforeHeaders);
+    mock.set_fault(Misbehaviour::HangBeforeHeaders);
     let error = error_of(proxy.chat(&request(true)).await, 504).await;
     assert_eq!(error["code"], "upstream_timeout");
 
-    mock.set_fault(Fault::StallAfter { chunks: 3 });
+    mock.set_fault(Misbehaviour::StallAfter { chunks: 3 });
     let got = assemble(&read_sse(proxy.chat(&request(true)).await).await);
     assert_eq!(
         got.error.expect("an error event")["code"],

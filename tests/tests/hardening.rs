@@ -9,7 +9,7 @@ use selfbrake::config::Config;
 use selfbrake::gateway::hash_key;
 use selfbrake::server::{serve, ClientLimits};
 use selfbrake::{admin_router, router, AppState, Gateway};
-use selfbrake_tests::{Fault, MockConfig, MockUpstream, Script};
+use selfbrake_tests::{Misbehaviour, MockConfig, MockUpstream, Script};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -284,7 +284,7 @@ cache_salt = "acme-salt""#;
 #[tokio::test]
 async fn upstream_errors_do_not_leak_internals() {
     let mock = MockUpstream::start(MockConfig {
-        fault: Fault::Status {
+        fault: Misbehaviour::Status {
             status: 500,
             body: "Traceback: /opt/vllm/secret/path.py line 3".into(),
             content_type: "text/plain".into(),
@@ -318,7 +318,7 @@ async fn upstream_errors_do_not_leak_internals() {
     );
 
     // A backend that refuses our own key is not the client's 401.
-    mock.set_fault(Fault::status(401, "bad key"));
+    mock.set_fault(Misbehaviour::status(401, "bad key"));
     let response = client()
         .post(&url)
         .bearer_auth("sk-acme")

@@ -83,7 +83,10 @@ async fn passthrough_matches_llama_server_with_usage_and_drops_timings() {
         .await
         .unwrap();
     assert_eq!(body["choices"][0]["message"]["content"], want, "{body}");
-    assert_eq!(body["usage"]["prompt_tokens"], direct["usage"]["prompt_tokens"]);
+    assert_eq!(
+        body["usage"]["prompt_tokens"],
+        direct["usage"]["prompt_tokens"]
+    );
     assert_eq!(
         body["usage"]["completion_tokens"],
         direct["usage"]["completion_tokens"]
@@ -97,7 +100,10 @@ async fn passthrough_matches_llama_server_with_usage_and_drops_timings() {
     assert_eq!(got.content, want);
     assert_eq!(got.reasoning, "");
     let usage = got.usage.expect("usage chunk");
-    assert_eq!(usage["completion_tokens"], direct["usage"]["completion_tokens"]);
+    assert_eq!(
+        usage["completion_tokens"],
+        direct["usage"]["completion_tokens"]
+    );
     assert_eq!(usage["prompt_tokens"], direct["usage"]["prompt_tokens"]);
     for e in events.iter().filter(|e| e.data != "[DONE]") {
         assert!(e.json().get("timings").is_none(), "{}", e.data);

@@ -66,7 +66,7 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             ..
         } => Box::new(Convergence::new(
             repeats,
-            form.strength(),
+            form,
             verified,
             conclusions,
             ConvergenceOpts {
@@ -85,7 +85,7 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             form,
             min_steps_after,
             ..
-        } => Box::new(Overthink::new(beta, tau, form.strength(), min_steps_after)),
+        } => Box::new(Overthink::new(beta, tau, form, min_steps_after)),
         RuleSpec::Repetition { ngram, repeats, .. } => Box::new(Repetition::new(ngram, repeats)),
     }
 }

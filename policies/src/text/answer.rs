@@ -5,11 +5,16 @@
 //! is already joined here; segments never end inside braces, so nested
 //! `\boxed{\frac{1}{2}}` arrives whole.
 
+use serde::{Deserialize, Serialize};
+
 use super::braces::last_boxed;
 use super::normalize::normalize;
 
-/// How explicitly the reasoning committed to an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How explicitly the reasoning committed to an answer, weakest first. Also
+/// the `form` a rule asks for in the config (`"equation"`, `"stated"`,
+/// `"boxed"`): the least explicit answer it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Strength {
     /// A sentence ending `= X.` or "is X.": often an intermediate result.
     Equation,

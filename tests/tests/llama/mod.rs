@@ -89,7 +89,10 @@ impl LlamaServer {
             if health.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
-            assert!(start.elapsed() < limit, "llama-server not ready in {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "llama-server not ready in {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
