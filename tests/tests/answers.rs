@@ -79,3 +79,23 @@ async fn non_streaming_replies_carry_the_braking_headers() {
     let streamed = proxy.chat(&request(true)).await;
     assert_eq!(streamed.headers()["x-selfbrake-policy"], "test");
 }
+
+#[tokio::test]
+async fn the_clients_token_cap_holds_across_brake_and_continuation() {
+    let mock = MockUpstream::start(MockConfig::default()).await;
+    let proxy = Proxy::start(&config(
+        &mock.base_url(),
+        "rules = []\nanswer_reserve_tokens = 4",
+    ))
+    .await;
+    let mut capped = request(false);
+    capped["max_completion_tokens"] = 12.into();
+    let body: Value = proxy.chat(&capped).await.json().await.unwrap();
+    assert_eq!(body["selfbrake"]["rule"], "max_tokens", "{body}");
+    assert_eq!(body["selfbrake"]["reasoning_tokens"], 8);
+    let used = body["usage"]["completion_tokens"].as_u64().unwrap();
+    assert!(used <= 12, "the reply used {used} of the client's 12 tokens");
+    let bodies = mock.chat_bodies();
+    assert_eq!(bodies.len(), 2, "a generation and its continuation");
+    assert_eq!(bodies[1]["max_completion_tokens"], 4, "the continuation gets what is left");
+}

@@ -29,6 +29,11 @@ pub struct PolicyConfig {
     pub brake_statement: String,
     #[serde(default = "default_answer_max_tokens")]
     pub answer_max_tokens: u32,
+    /// With a client's `max_completion_tokens` / `max_tokens`, reasoning is
+    /// braked this many tokens before that cap, so the answer still fits in
+    /// it: the cap holds for the whole reply, continuation included.
+    #[serde(default = "default_answer_reserve_tokens")]
+    pub answer_reserve_tokens: u32,
     #[serde(default)]
     pub on_brake: OnBrake,
     #[serde(default)]
@@ -41,4 +46,8 @@ fn default_statement() -> String {
 
 fn default_answer_max_tokens() -> u32 {
     512
+}
+
+fn default_answer_reserve_tokens() -> u32 {
+    256
 }

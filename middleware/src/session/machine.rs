@@ -24,6 +24,16 @@ pub struct SessionContext {
     pub request: Map<String, Value>,
 }
 
+impl SessionContext {
+    /// The client's cap on the whole reply: `max_completion_tokens`, else
+    /// `max_tokens`.
+    fn client_cap(&self) -> Option<u64> {
+        ["max_completion_tokens", "max_tokens"]
+            .iter()
+            .find_map(|k| self.request.get(*k).and_then(Value::as_u64))
+    }
+}
+
 enum Phase {
     Thinking {
         // Boxed: the monitor is large, and the phase moves on every step.
@@ -53,8 +63,12 @@ pub async fn start(
         monitor.set_question(&question);
     }
     let upstream = ctx.backend.stream(ctx.request.clone()).await?;
+    let mut thinking = Thinking::new(monitor);
+    if let Some(cap) = ctx.client_cap() {
+        thinking.cap_reasoning(cap, u64::from(ctx.policy.config.answer_reserve_tokens));
+    }
     let phase = Phase::Thinking {
-        state: Box::new(Thinking::new(monitor)),
+        state: Box::new(thinking),
         upstream,
     };
     Ok(futures::stream::unfold(
@@ -145,7 +159,15 @@ async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
                 .into_iter(),
         );
     }
-    let continuation = braking.continuation(config.answer_max_tokens);
+    // Within what the client allowed for the whole reply.
+    let max_tokens = match ctx.client_cap() {
+        Some(cap) => {
+            let left = cap.saturating_sub(braking.reasoning_tokens()).max(1);
+            config.answer_max_tokens.min(u32::try_from(left).unwrap_or(u32::MAX))
+        }
+        None => config.answer_max_tokens,
+    };
+    let continuation = braking.continuation(max_tokens);
     match ctx
         .backend
         .continue_answer(ctx.request.clone(), continuation)

@@ -20,6 +20,8 @@ pub(super) struct Thinking {
     answering: bool,
     /// Some answer arrived: non-blank content, or a tool call.
     answered: bool,
+    /// Reasoning tokens at which the client's cap forces a brake.
+    cap_at: Option<u64>,
 }
 
 /// What one upstream event does.
@@ -42,7 +44,15 @@ impl Thinking {
             answer_chunks: 0,
             answering: false,
             answered: false,
+            cap_at: None,
         }
+    }
+
+    /// The client allows `cap` tokens for the whole reply: brake the
+    /// reasoning `reserve` tokens before it (at half the cap when the cap is
+    /// smaller than twice the reserve), so the answer fits.
+    pub fn cap_reasoning(&mut self, cap: u64, reserve: u64) {
+        self.cap_at = Some(cap.saturating_sub(reserve).max(cap / 2).max(1));
     }
 
     pub fn observe(&mut self, event: BackendEvent) -> Step {
@@ -53,7 +63,12 @@ impl Thinking {
                 let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
                 match verdict {
                     Verdict::Brake(brake) => Step::Brake(event, brake),
-                    Verdict::Continue => Step::Emit(event),
+                    Verdict::Continue => match self.cap_at {
+                        Some(at) if self.monitor.tokens() >= at => {
+                            Step::Brake(event, self.cap_brake(at))
+                        }
+                        _ => Step::Emit(event),
+                    },
                 }
             }
             BackendEvent::Content(ref text) => {
@@ -96,6 +111,15 @@ impl Thinking {
             answer: None,
             tokens: self.monitor.tokens(),
         })
+    }
+
+    fn cap_brake(&self, at: u64) -> Brake {
+        Brake {
+            rule: "max_tokens",
+            reason: format!("{at} reasoning tokens: the rest of the client's max_tokens is for the answer"),
+            answer: self.monitor.answer().map(str::to_string),
+            tokens: self.monitor.tokens(),
+        }
     }
 
     /// The upstream finished without a brake.
@@ -226,4 +250,21 @@ mod tests {
             "no reasoning: nothing to answer from"
         );
     }
+
+    #[test]
+    fn the_clients_cap_brakes_before_the_answer_would_not_fit() {
+        let mut t = budget(1_000);
+        t.cap_reasoning(20, 8);
+        for _ in 0..11 {
+            assert!(matches!(t.observe(BackendEvent::Reasoning("x ".into())), Step::Emit(_)));
+        }
+        let Step::Brake(_, brake) = t.observe(BackendEvent::Reasoning("x ".into())) else {
+            panic!("12 of 20 tokens leaves the reserve of 8");
+        };
+        assert_eq!(brake.rule, "max_tokens");
+        let mut small = budget(1_000);
+        small.cap_reasoning(10, 256);
+        assert_eq!(small.cap_at, Some(5), "a cap under the reserve keeps half for reasoning");
+    }
+
 }
