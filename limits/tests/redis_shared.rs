@@ -80,11 +80,11 @@ async fn two_replicas_share_max_concurrent_requests() {
 #[tokio::test]
 async fn a_held_lease_is_renewed_past_its_ttl() {
     let redis = RedisServer::start();
-    let config = redis_config(&redis.url(), OnStoreError::Closed, 400);
+    let config = redis_config(&redis.url(), OnStoreError::Closed, 600);
     let (a, b) = (limiter(&config), limiter(&config));
     let _held = a.admit("acme", concurrent(1)).await.expect("first");
     // Three ttls later the slot is still held: its holder keeps renewing it.
-    for _ in 0..6 {
+    for _ in 0..9 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             b.admit("acme", concurrent(1)).await.unwrap_err(),
