@@ -94,8 +94,14 @@ async fn the_clients_token_cap_holds_across_brake_and_continuation() {
     assert_eq!(body["selfbrake"]["rule"], "max_tokens", "{body}");
     assert_eq!(body["selfbrake"]["reasoning_tokens"], 8);
     let used = body["usage"]["completion_tokens"].as_u64().unwrap();
-    assert!(used <= 12, "the reply used {used} of the client's 12 tokens");
+    assert!(
+        used <= 12,
+        "the reply used {used} of the client's 12 tokens"
+    );
     let bodies = mock.chat_bodies();
     assert_eq!(bodies.len(), 2, "a generation and its continuation");
-    assert_eq!(bodies[1]["max_completion_tokens"], 4, "the continuation gets what is left");
+    assert_eq!(
+        bodies[1]["max_completion_tokens"], 4,
+        "the continuation gets what is left"
+    );
 }

@@ -163,7 +163,9 @@ async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
     let max_tokens = match ctx.client_cap() {
         Some(cap) => {
             let left = cap.saturating_sub(braking.reasoning_tokens()).max(1);
-            config.answer_max_tokens.min(u32::try_from(left).unwrap_or(u32::MAX))
+            config
+                .answer_max_tokens
+                .min(u32::try_from(left).unwrap_or(u32::MAX))
         }
         None => config.answer_max_tokens,
     };

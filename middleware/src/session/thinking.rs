@@ -116,7 +116,9 @@ impl Thinking {
     fn cap_brake(&self, at: u64) -> Brake {
         Brake {
             rule: "max_tokens",
-            reason: format!("{at} reasoning tokens: the rest of the client's max_tokens is for the answer"),
+            reason: format!(
+                "{at} reasoning tokens: the rest of the client's max_tokens is for the answer"
+            ),
             answer: self.monitor.answer().map(str::to_string),
             tokens: self.monitor.tokens(),
         }
@@ -256,7 +258,10 @@ mod tests {
         let mut t = budget(1_000);
         t.cap_reasoning(20, 8);
         for _ in 0..11 {
-            assert!(matches!(t.observe(BackendEvent::Reasoning("x ".into())), Step::Emit(_)));
+            assert!(matches!(
+                t.observe(BackendEvent::Reasoning("x ".into())),
+                Step::Emit(_)
+            ));
         }
         let Step::Brake(_, brake) = t.observe(BackendEvent::Reasoning("x ".into())) else {
             panic!("12 of 20 tokens leaves the reserve of 8");
@@ -264,7 +269,10 @@ mod tests {
         assert_eq!(brake.rule, "max_tokens");
         let mut small = budget(1_000);
         small.cap_reasoning(10, 256);
-        assert_eq!(small.cap_at, Some(5), "a cap under the reserve keeps half for reasoning");
+        assert_eq!(
+            small.cap_at,
+            Some(5),
+            "a cap under the reserve keeps half for reasoning"
+        );
     }
-
 }
