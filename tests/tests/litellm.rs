@@ -195,14 +195,7 @@ async fn litellm_passes_selfbrakes_reasoning_and_answer_on() {
 
     // The requests went through selfbrake and braked: its metrics say so,
     // whatever LiteLLM passes on.
-    let metrics = client()
-        .get(proxy.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = proxy.state.metrics.render();
     assert!(
         metrics.contains(r#"selfbrake_brakes_total{tenant="anyone",rule="budget"} 2"#),
         "{metrics}"
