@@ -105,3 +105,73 @@ async fn the_clients_token_cap_holds_across_brake_and_continuation() {
         "the continuation gets what is left"
     );
 }
+
+fn controls_config(base_url: &str) -> String {
+    format!(
+        r#"
+[backends.default]
+kind = "openai"
+base_url = "{base_url}"
+
+[policies.test]
+rules = []
+[policies.quick]
+rules = [{{ kind = "budget", max_reasoning_tokens = 3 }}]
+
+[tenants.anyone]
+anonymous = true
+backend = "default"
+policy = "test"
+reasoning_effort = {{ low = "quick" }}
+"#
+    )
+}
+
+#[tokio::test]
+async fn reasoning_effort_picks_the_tenants_policy_for_it() {
+    let mock = MockUpstream::start(MockConfig::default()).await;
+    let proxy = Proxy::start(&controls_config(&mock.base_url())).await;
+    let mut low = request(false);
+    low["reasoning_effort"] = "low".into();
+    let body: Value = proxy.chat(&low).await.json().await.unwrap();
+    assert_eq!(body["selfbrake"]["policy"], "quick");
+    assert_eq!(body["selfbrake"]["rule"], "budget");
+    let mut high = request(false);
+    high["reasoning_effort"] = "high".into();
+    let body: Value = proxy.chat(&high).await.json().await.unwrap();
+    assert_eq!(
+        body["selfbrake"]["policy"], "test",
+        "an unmapped effort keeps the tenant's policy"
+    );
+    assert_eq!(body["selfbrake"]["braked"], false);
+    assert_eq!(
+        mock.chat_bodies()[0]["reasoning_effort"],
+        "low",
+        "sent on as it came"
+    );
+}
+
+#[tokio::test]
+async fn the_requests_thinking_budget_brakes_where_it_says() {
+    let mock = MockUpstream::start(MockConfig::default()).await;
+    let proxy = Proxy::start(&controls_config(&mock.base_url())).await;
+    let mut vllm = request(false);
+    vllm["thinking_token_budget"] = 4.into();
+    let body: Value = proxy.chat(&vllm).await.json().await.unwrap();
+    assert_eq!(body["selfbrake"]["rule"], "thinking_budget");
+    assert_eq!(body["selfbrake"]["reasoning_tokens"], 4);
+    let mut anthropic = request(false);
+    anthropic["thinking"] = serde_json::json!({"type": "enabled", "budget_tokens": 5});
+    let body: Value = proxy.chat(&anthropic).await.json().await.unwrap();
+    assert_eq!(body["selfbrake"]["reasoning_tokens"], 5);
+    let sent = mock.chat_bodies();
+    assert_eq!(
+        sent[0]["thinking_token_budget"], 4,
+        "vLLM's own key goes on"
+    );
+    assert!(
+        sent[2].get("thinking").is_none(),
+        "the Anthropic-style key does not: {}",
+        sent[2]
+    );
+}

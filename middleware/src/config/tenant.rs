@@ -15,6 +15,12 @@ pub struct TenantConfig {
     /// Other policies a request may pick with `x-selfbrake-policy`.
     #[serde(default)]
     pub allowed_policies: Vec<String>,
+    /// The policy a request's `reasoning_effort` (`none`, `minimal`, `low`,
+    /// `medium`, `high`) picks, e.g. `{ low = "aggressive", high =
+    /// "cautious" }`: clients choose braking with the control they already
+    /// send. An effort not listed keeps the tenant's policy.
+    #[serde(default)]
+    pub reasoning_effort: std::collections::BTreeMap<String, String>,
     /// Chat requests of this tenant in flight at once; more get 429.
     #[serde(default)]
     pub max_concurrent_requests: Option<u32>,
@@ -73,6 +79,7 @@ impl TenantConfig {
             backend,
             policy: "default".into(),
             allowed_policies: policies.keys().cloned().collect(),
+            reasoning_effort: Default::default(),
             max_concurrent_requests: None,
             requests_per_minute: None,
             max_reasoning_tokens: None,

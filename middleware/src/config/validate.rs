@@ -3,6 +3,9 @@ use std::fmt;
 
 use super::{BackendConfig, Config};
 
+/// The values of OpenAI's `reasoning_effort`.
+pub const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high"];
+
 /// One problem in a config, with the path of the offending key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -162,17 +165,36 @@ impl Config {
                     format!("no backend named `{}`", tenant.backend),
                 ));
             }
-            for (key, policy) in std::iter::once(("policy".to_string(), &tenant.policy)).chain(
-                tenant
-                    .allowed_policies
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("allowed_policies[{i}]"), p)),
-            ) {
+            for (key, policy) in std::iter::once(("policy".to_string(), &tenant.policy))
+                .chain(
+                    tenant
+                        .allowed_policies
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| (format!("allowed_policies[{i}]"), p)),
+                )
+                .chain(
+                    tenant
+                        .reasoning_effort
+                        .iter()
+                        .map(|(effort, p)| (format!("reasoning_effort.{effort}"), p)),
+                )
+            {
                 if !self.policies.contains_key(policy) {
                     issues.push(ConfigIssue::new(
                         format!("tenants.{name}.{key}"),
                         format!("no policy named `{policy}`"),
+                    ));
+                }
+            }
+            for effort in tenant.reasoning_effort.keys() {
+                if !REASONING_EFFORTS.contains(&effort.as_str()) {
+                    issues.push(ConfigIssue::new(
+                        format!("tenants.{name}.reasoning_effort.{effort}"),
+                        format!(
+                            "not a reasoning effort (one of {})",
+                            REASONING_EFFORTS.join(", ")
+                        ),
                     ));
                 }
             }

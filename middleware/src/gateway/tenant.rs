@@ -47,6 +47,12 @@ pub(crate) fn stored_digest(stored: &str) -> Option<[u8; 32]> {
 }
 
 impl Tenant {
+    /// The policy `config.reasoning_effort` maps `effort` to, if any.
+    pub fn effort_policy(&self, effort: &str) -> Option<Arc<Policy>> {
+        let name = self.config.reasoning_effort.get(effort)?;
+        self.policies.get(name).cloned()
+    }
+
     /// The tenant's own policy, or the one the request names if the tenant allows it.
     pub fn policy(&self, requested: Option<&str>) -> Result<Arc<Policy>, ProxyError> {
         let name = requested.unwrap_or(&self.config.policy);
@@ -162,7 +168,10 @@ impl Tenant {
         let backend = backends.get(&config.backend).cloned().ok_or_else(missing)?;
         let models = models.ok_or_else(missing)?;
         let mut prepared = BTreeMap::new();
-        for policy_name in std::iter::once(&config.policy).chain(&config.allowed_policies) {
+        let named = std::iter::once(&config.policy)
+            .chain(&config.allowed_policies)
+            .chain(config.reasoning_effort.values());
+        for policy_name in named {
             let base = policies.get(policy_name).ok_or_else(|| {
                 ConfigError::at(
                     format!("tenants.{name}.policy"),

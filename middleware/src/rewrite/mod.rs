@@ -9,5 +9,5 @@ mod tenant;
 pub use complete::CompletionBuilder;
 pub use encoder::SseEncoder;
 pub use headers::outcome_headers;
-pub use request::{last_user_text, ChatRequest};
+pub use request::{last_user_text, take_reasoning_budget, ChatRequest};
 pub use tenant::apply_tenant_rules;

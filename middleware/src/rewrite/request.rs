@@ -274,3 +274,55 @@ mod question_tests {
         assert_eq!(last_user_text(body).as_deref(), Some("And 3+3? Show work."));
     }
 }
+
+/// The reasoning budget the client asked for, in any of the forms clients
+/// send: vLLM's `thinking_token_budget`, Anthropic-style `thinking: {type:
+/// "enabled", budget_tokens}`, or `chat_template_kwargs.thinking_budget`
+/// (the smallest, if several). The Anthropic-style object is removed: an
+/// OpenAI-compatible server does not know it. The others go upstream as
+/// sent, so an engine that enforces them does too.
+pub fn take_reasoning_budget(body: &mut Map<String, Value>) -> Option<u64> {
+    let anthropic = match body.get("thinking") {
+        Some(Value::Object(t)) if t.get("type").and_then(Value::as_str) == Some("enabled") => {
+            t.get("budget_tokens").and_then(Value::as_u64)
+        }
+        _ => None,
+    };
+    body.remove("thinking");
+    let vllm = body.get("thinking_token_budget").and_then(Value::as_u64);
+    let template = body
+        .get("chat_template_kwargs")
+        .and_then(|k| k.get("thinking_budget"))
+        .and_then(Value::as_u64);
+    [anthropic, vllm, template].into_iter().flatten().min()
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn every_form_of_budget_is_read_and_the_smallest_wins() {
+        let mut body = json!({
+            "thinking": {"type": "enabled", "budget_tokens": 900},
+            "thinking_token_budget": 700,
+            "chat_template_kwargs": {"thinking_budget": 800, "enable_thinking": true}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        assert_eq!(take_reasoning_budget(&mut body), Some(700));
+        assert!(
+            !body.contains_key("thinking"),
+            "the Anthropic form is not sent on"
+        );
+        assert_eq!(body["thinking_token_budget"], 700);
+        let mut none = json!({"thinking": {"type": "disabled"}})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(take_reasoning_budget(&mut none), None);
+    }
+}

@@ -15,9 +15,10 @@ use super::watched::Watched;
 use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
 use crate::metrics::BackendLabels;
-use crate::pipeline::{read_body, RequestContext};
+use crate::pipeline::{read_body, RequestContext, POLICY_HEADER};
 use crate::rewrite::{
-    apply_tenant_rules, outcome_headers, ChatRequest, CompletionBuilder, SseEncoder,
+    apply_tenant_rules, outcome_headers, take_reasoning_budget, ChatRequest, CompletionBuilder,
+    SseEncoder,
 };
 use crate::session::{self, SessionContext, SessionEvent};
 
@@ -66,7 +67,21 @@ async fn serve(
     .map_err(|_| ProxyError::RequestTimeout)??;
     let mut request = ChatRequest::parse(&bytes)?;
     apply_tenant_rules(&mut request.body, &ctx.tenant.config)?;
-    if let Some(prompt) = &ctx.policy.config.system_prompt {
+    let reasoning_budget = take_reasoning_budget(&mut request.body);
+    // `reasoning_effort` picks the policy the tenant maps it to, unless the
+    // request named one with the policy header.
+    let policy = match request
+        .body
+        .get("reasoning_effort")
+        .and_then(|e| e.as_str())
+    {
+        Some(effort) if !headers.contains_key(POLICY_HEADER) => ctx
+            .tenant
+            .effort_policy(effort)
+            .unwrap_or_else(|| ctx.policy.clone()),
+        _ => ctx.policy.clone(),
+    };
+    if let Some(prompt) = &policy.config.system_prompt {
         request.inject_system_prompt(prompt);
     }
     let reasoning_field = server.reasoning_field;
@@ -77,13 +92,14 @@ async fn serve(
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
     let model = request.model().map(str::to_string);
-    tracing::debug!(tenant = %ctx.tenant.name, policy = %ctx.policy.name, stream = request.stream, "chat request");
+    tracing::debug!(tenant = %ctx.tenant.name, policy = %policy.name, stream = request.stream, "chat request");
     let setup = ctx.received.elapsed();
     let upstream_started = std::time::Instant::now();
     let events = session::start(SessionContext {
         backend: ctx.tenant.backend.clone(),
-        policy: ctx.policy.clone(),
+        policy: policy.clone(),
         request: request.body,
+        reasoning_budget,
     })
     .await?;
     state
@@ -95,10 +111,10 @@ async fn serve(
         .observe(upstream_started.elapsed().as_secs_f64());
     let tags = RequestTags {
         tenant: tags.tenant.clone(),
-        policy: tags.policy.clone(),
+        policy: policy.name.clone(),
     };
     let metrics = state.metrics.clone();
-    let policy_name = ctx.policy.name.clone();
+    let policy_name = policy.name.clone();
     if request.stream {
         let mut encoder =
             SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);

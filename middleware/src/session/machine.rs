@@ -22,6 +22,9 @@ pub struct SessionContext {
     pub policy: Arc<Policy>,
     /// The upstream request body (system prompt already injected).
     pub request: Map<String, Value>,
+    /// The client's own reasoning budget for this request (`thinking_token_budget`
+    /// and kin); the policy's rules and the tenant's ceiling still apply.
+    pub reasoning_budget: Option<u64>,
 }
 
 impl SessionContext {
@@ -64,6 +67,9 @@ pub async fn start(
     }
     let upstream = ctx.backend.stream(ctx.request.clone()).await?;
     let mut thinking = Thinking::new(monitor);
+    if let Some(budget) = ctx.reasoning_budget {
+        thinking.limit_reasoning(budget);
+    }
     if let Some(cap) = ctx.client_cap() {
         thinking.cap_reasoning(cap, u64::from(ctx.policy.config.answer_reserve_tokens));
     }

@@ -22,6 +22,8 @@ pub(super) struct Thinking {
     answered: bool,
     /// Reasoning tokens at which the client's cap forces a brake.
     cap_at: Option<u64>,
+    /// The client's own reasoning budget for the request.
+    budget: Option<u64>,
 }
 
 /// What one upstream event does.
@@ -45,7 +47,13 @@ impl Thinking {
             answering: false,
             answered: false,
             cap_at: None,
+            budget: None,
         }
+    }
+
+    /// The client asked for at most `budget` reasoning tokens.
+    pub fn limit_reasoning(&mut self, budget: u64) {
+        self.budget = Some(budget.max(1));
     }
 
     /// The client allows `cap` tokens for the whole reply: brake the
@@ -63,8 +71,11 @@ impl Thinking {
                 let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
                 match verdict {
                     Verdict::Brake(brake) => Step::Brake(event, brake),
-                    Verdict::Continue => match self.cap_at {
-                        Some(at) if self.monitor.tokens() >= at => {
+                    Verdict::Continue => match (self.budget, self.cap_at) {
+                        (Some(budget), _) if self.monitor.tokens() >= budget => {
+                            Step::Brake(event, self.budget_brake(budget))
+                        }
+                        (_, Some(at)) if self.monitor.tokens() >= at => {
                             Step::Brake(event, self.cap_brake(at))
                         }
                         _ => Step::Emit(event),
@@ -111,6 +122,15 @@ impl Thinking {
             answer: None,
             tokens: self.monitor.tokens(),
         })
+    }
+
+    fn budget_brake(&self, budget: u64) -> Brake {
+        Brake {
+            rule: "thinking_budget",
+            reason: format!("the request's reasoning budget of {budget} tokens"),
+            answer: self.monitor.answer().map(str::to_string),
+            tokens: self.monitor.tokens(),
+        }
     }
 
     fn cap_brake(&self, at: u64) -> Brake {
