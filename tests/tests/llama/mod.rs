@@ -89,7 +89,10 @@ impl LlamaServer {
             if health.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
-            assert!(start.elapsed() < limit, "llama-server not ready in {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "llama-server not ready in {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -115,7 +118,10 @@ impl LlamaServer {
 
     /// A chat completion straight from llama-server (non-stream).
     pub async fn chat(&self, body: &Value) -> Value {
-        let resp = reqwest::Client::new()
+        let resp = reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .build()
+            .unwrap()
             .post(self.url("/v1/chat/completions"))
             .json(body)
             .send()
