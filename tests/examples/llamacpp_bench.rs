@@ -8,10 +8,12 @@
 //! ```
 //!
 //! One llama-server (one slot) serves both paths; runs alternate direct and
-//! proxied so that drift in the machine's load hits both alike. Each run
+//! proxied (in alternating order) so that drift in the machine's load hits
+//! both alike. Each run
 //! streams `TOKENS` tokens (`ignore_eos`, greedy) and is timed from the
 //! first content chunk to the last: the generation rate, without the prompt.
-//! Reported: the median rate of each path, and proxied / direct.
+//! Reported: the median rate of each path, their ratio, and the median of
+//! the per-pair ratios (less sensitive to load that drifts between pairs).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -41,25 +43,49 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let proxy = common::Proxy::start(&config).await;
     let direct_url = server.url("/v1/chat/completions");
     let proxied_url = proxy.url("/v1/chat/completions");
-    let client = reqwest::Client::new();
+    // A fresh connection per request on both paths: llama-server may close
+    // an idle keep-alive connection just as the next request is sent on it.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    println!(
+        "llama-server at {direct_url}, selfbrake at {proxied_url}, machine load: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 
     // Warm-up: the first request loads caches on both paths.
     rate(&client, &direct_url, 16).await?;
     rate(&client, &proxied_url, 16).await?;
 
-    let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+    let (mut direct, mut proxied, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
-        let d = rate(&client, &direct_url, tokens).await?;
-        let p = rate(&client, &proxied_url, tokens).await?;
+        // Each pair back to back, in alternating order.
+        let (d, p) = if i % 2 == 0 {
+            let d = rate(&client, &direct_url, tokens).await?;
+            (d, rate(&client, &proxied_url, tokens).await?)
+        } else {
+            let p = rate(&client, &proxied_url, tokens).await?;
+            (rate(&client, &direct_url, tokens).await?, p)
+        };
         println!("run {i}: direct {d:.1} tok/s, through selfbrake {p:.1} tok/s");
         direct.push(d);
         proxied.push(p);
+        ratios.push(p / d);
     }
     let (d, p) = (median(&mut direct), median(&mut proxied));
     println!(
+        "machine load after: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
         "median over {runs} runs of {tokens} tokens: direct {d:.1} tok/s, \
-         through selfbrake {p:.1} tok/s, ratio {:.4}",
-        p / d
+         through selfbrake {p:.1} tok/s, ratio of medians {:.3}, median of pair ratios {:.3}",
+        p / d,
+        median(&mut ratios)
     );
     Ok(())
 }

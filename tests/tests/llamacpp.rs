@@ -67,17 +67,14 @@ async fn passthrough_matches_llama_server_with_usage_and_drops_timings() {
     let server = LlamaServer::start(&[]).await;
     let proxy = Proxy::start(&proxy_config(&server, "", NEVER_BRAKE)).await;
 
-    let mut direct_req = ask("Name three colors.", 24, false);
-    direct_req.as_object_mut().unwrap().remove("stream_options");
-    let direct = server.chat(&direct_req).await;
+    let direct = server.chat(&ask_plain("Name three colors.", 24)).await;
     let want = direct["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(!want.is_empty(), "{direct}");
     // llama-server adds its own `timings`; selfbrake's completion is its own
     // (possibly two upstream calls), so it never carries them.
     assert!(direct.get("timings").is_some(), "{direct}");
 
-    let body: Value = proxy
-        .chat(&ask("Name three colors.", 24, false))
+    let body: Value = chat(&proxy, &ask("Name three colors.", 24, false))
         .await
         .json()
         .await
@@ -94,7 +91,7 @@ async fn passthrough_matches_llama_server_with_usage_and_drops_timings() {
     assert!(body.get("timings").is_none(), "{body}");
     assert_eq!(body["selfbrake"]["braked"], false);
 
-    let events = read_sse(proxy.chat(&ask("Name three colors.", 24, true)).await).await;
+    let events = read_sse(chat(&proxy, &ask("Name three colors.", 24, true)).await).await;
     let got = assemble(&events);
     assert!(got.done && got.error.is_none());
     assert_eq!(got.content, want);
@@ -124,7 +121,7 @@ async fn braked_answer_from_a_prefill_continuation_is_new_text_only() {
     let proxy = Proxy::start(&config).await;
     let question = "Name the three primary colors and explain each one.";
 
-    let got = assemble(&read_sse(proxy.chat(&ask(question, 200, true)).await).await);
+    let got = assemble(&read_sse(chat(&proxy, &ask(question, 200, true)).await).await);
     assert!(got.done && got.error.is_none());
     let report = got.selfbrake.expect("selfbrake object");
     assert_eq!(report["braked"], true, "{report}");
@@ -137,12 +134,14 @@ async fn braked_answer_from_a_prefill_continuation_is_new_text_only() {
     // first (its echo), then the new text.
     let prefix = format!("<think>\n{}\n</think>\n\n", got.reasoning);
     let direct = server
-        .chat(&json!({
-            "model": "smollm2",
-            "messages": [{"role": "user", "content": question},
-                         {"role": "assistant", "content": prefix}],
-            "max_tokens": 48, "temperature": 0, "seed": 7,
-        }))
+        .chat(&{
+            let mut cont = ask_plain(question, 48);
+            cont["messages"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"role": "assistant", "content": prefix}));
+            cont
+        })
         .await;
     let echoed = direct["choices"][0]["message"]["content"].as_str().unwrap();
     let new_text = echoed
@@ -156,8 +155,7 @@ async fn braked_answer_from_a_prefill_continuation_is_new_text_only() {
     assert!(!got.content.contains("</think>"), "{:?}", got.content);
 
     // The same for a non-stream client.
-    let body: Value = proxy
-        .chat(&ask(question, 200, false))
+    let body: Value = chat(&proxy, &ask(question, 200, false))
         .await
         .json()
         .await
@@ -176,7 +174,7 @@ async fn client_disconnect_frees_the_llama_server_slot_within_100ms() {
     let mut req = ask("Write a very long story about a dragon.", 4000, true);
     req["ignore_eos"] = json!(true);
 
-    let response = proxy.chat(&req).await;
+    let response = chat(&proxy, &req).await;
     assert_eq!(response.status(), 200);
     let mut body = response.bytes_stream();
     let mut seen = 0;
@@ -200,4 +198,82 @@ async fn client_disconnect_frees_the_llama_server_slot_within_100ms() {
         freed < Duration::from_millis(100),
         "slot freed after {freed:?}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs llama-server and SmolLM2: scripts/test.sh runs it with --ignored"]
+async fn reasoning_content_from_reasoning_format_deepseek_is_braked() {
+    let _serial = SERIAL.lock().await;
+    // A template that opens <think> as a reasoning model's does: llama-server
+    // then parses the output into `reasoning_content` itself.
+    let template = repo_root().join("tests/tests/llama/think-chatml.jinja");
+    let template = template.to_str().unwrap();
+    let server = LlamaServer::start(&[
+        "--reasoning-format",
+        "deepseek",
+        "--chat-template-file",
+        template,
+    ])
+    .await;
+    let question = "Name the three primary colors and explain each one.";
+
+    // The engine itself sends reasoning as `reasoning_content`.
+    let direct = server.chat(&ask_plain(question, 8)).await;
+    let message = &direct["choices"][0]["message"];
+    assert!(
+        message["reasoning_content"]
+            .as_str()
+            .is_some_and(|r| !r.trim().is_empty()),
+        "{direct}"
+    );
+
+    // The template opened <think>: the prefix only closes it.
+    let backend = "continuation = \"prefill\"\nprefix_format = \"close_only\"";
+    let policy = "rules = [{ kind = \"budget\", max_reasoning_tokens = 24 }]";
+    let proxy = Proxy::start(&proxy_config(&server, backend, policy)).await;
+    let got = assemble(&read_sse(chat(&proxy, &ask(question, 200, true)).await).await);
+    assert!(got.done && got.error.is_none());
+    let report = got.selfbrake.expect("selfbrake object");
+    assert_eq!(report["braked"], true, "{report}");
+    assert_eq!(report["rule"], "budget");
+    assert_eq!(report["reasoning_tokens"], 24);
+    assert!(got.reasoning.ends_with(STATEMENT), "{:?}", got.reasoning);
+
+    // The answer is what llama-server continues with after its echo.
+    let prefix = format!("{}\n</think>\n\n", got.reasoning);
+    let mut cont = ask_plain(question, 48);
+    cont["messages"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"role": "assistant", "content": prefix}));
+    let direct = server.chat(&cont).await;
+    let echoed = direct["choices"][0]["message"]["content"].as_str().unwrap();
+    let new_text = echoed
+        .strip_prefix(prefix.as_str())
+        .unwrap_or_else(|| panic!("llama-server no longer echoes the prefill: {echoed:?}"));
+    assert_eq!(got.content, new_text);
+    assert!(!got.content.contains("</think>"), "{:?}", got.content);
+}
+
+/// `POST /v1/chat/completions` through selfbrake. A 135M model on a busy
+/// 2-core machine can take longer than the shared client's 30 s.
+async fn chat(proxy: &Proxy, body: &Value) -> reqwest::Response {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap()
+        .post(proxy.url("/v1/chat/completions"))
+        .json(body)
+        .send()
+        .await
+        .expect("selfbrake answers")
+}
+
+/// A non-stream request straight to llama-server.
+fn ask_plain(question: &str, max_tokens: u32) -> Value {
+    json!({
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": question}],
+        "max_tokens": max_tokens, "temperature": 0, "seed": 7,
+    })
 }

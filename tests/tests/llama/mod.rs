@@ -118,7 +118,10 @@ impl LlamaServer {
 
     /// A chat completion straight from llama-server (non-stream).
     pub async fn chat(&self, body: &Value) -> Value {
-        let resp = reqwest::Client::new()
+        let resp = reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .build()
+            .unwrap()
             .post(self.url("/v1/chat/completions"))
             .json(body)
             .send()
