@@ -14,8 +14,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use selfbrake::config::Config;
-use selfbrake::gateway::embedded::generated_tokens;
 use selfbrake::{router, AppState, Gateway};
+use selfbrake_adapters::mistralrs::generated_tokens;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

@@ -50,6 +50,9 @@ pub use sse::{SseDecoder, SseError, SseEvent};
 
 pub use http::ERROR_BODY_LIMIT;
 
+/// Shorter than the 5 s keep-alive of uvicorn and llama-server.
+const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// An OpenAI-compatible backend.
 #[derive(Debug, Clone)]
 pub struct OpenAiBackend {
@@ -67,6 +70,10 @@ impl OpenAiBackend {
             .map_err(|e| AdapterError::Config(format!("invalid base_url {base:?}: {e}")))?;
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
+            // Idle connections are dropped before the servers' own keep-alive
+            // ends (uvicorn behind vLLM and SGLang, llama-server: 5 s), so a
+            // request never goes out on a connection the server is closing.
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| AdapterError::Internal(format!("http client: {e}")))?;
         Ok(OpenAiBackend { cfg, client, base })
