@@ -73,10 +73,10 @@ impl Thinking {
                     Verdict::Brake(brake) => Step::Brake(event, brake),
                     Verdict::Continue => match (self.budget, self.cap_at) {
                         (Some(budget), _) if self.monitor.tokens() >= budget => {
-                            Step::Brake(event, self.budget_brake(budget))
+                            Step::Brake(event, self.forced("thinking_budget", format!("the request's reasoning budget of {budget} tokens")))
                         }
                         (_, Some(at)) if self.monitor.tokens() >= at => {
-                            Step::Brake(event, self.cap_brake(at))
+                            Step::Brake(event, self.forced("max_tokens", format!("{at} reasoning tokens: the rest of the client's max_tokens is for the answer")))
                         }
                         _ => Step::Emit(event),
                     },
@@ -113,32 +113,18 @@ impl Thinking {
         if self.answered || self.reasoning.trim().is_empty() {
             return None;
         }
-        Some(Brake {
-            rule: "no_answer",
-            reason: format!(
-                "the reasoning ended ({}) without an answer",
-                self.finish.as_deref().unwrap_or("stop")
-            ),
-            answer: None,
-            tokens: self.monitor.tokens(),
-        })
+        let finish = self.finish.as_deref().unwrap_or("stop");
+        Some(self.forced(
+            "no_answer",
+            format!("the reasoning ended ({finish}) without an answer"),
+        ))
     }
 
-    fn budget_brake(&self, budget: u64) -> Brake {
+    /// A brake the request itself asks for (not a policy rule).
+    fn forced(&self, rule: &'static str, reason: String) -> Brake {
         Brake {
-            rule: "thinking_budget",
-            reason: format!("the request's reasoning budget of {budget} tokens"),
-            answer: self.monitor.answer().map(str::to_string),
-            tokens: self.monitor.tokens(),
-        }
-    }
-
-    fn cap_brake(&self, at: u64) -> Brake {
-        Brake {
-            rule: "max_tokens",
-            reason: format!(
-                "{at} reasoning tokens: the rest of the client's max_tokens is for the answer"
-            ),
+            rule,
+            reason,
             answer: self.monitor.answer().map(str::to_string),
             tokens: self.monitor.tokens(),
         }
