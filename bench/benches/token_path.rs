@@ -14,8 +14,8 @@ use selfbrake::session::SessionEvent;
 use selfbrake_adapters::openai::{Normaliser, SseDecoder};
 use selfbrake_adapters::BackendEvent;
 use selfbrake_bench::trace;
-use selfbrake_bench::wire::{escape, Frame};
 use selfbrake_policies::{default_rules, Monitor, RuleSpec, Verdict};
+use selfbrake_tests::frame::{escape, Frame};
 
 const TOKENS: usize = 1000;
 

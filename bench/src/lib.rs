@@ -13,7 +13,6 @@ pub mod procs;
 pub mod report;
 pub mod stats;
 pub mod trace;
-pub mod wire;
 
 /// Errors of the library parts (binaries use `anyhow`).
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 mod body;
+pub mod frame;
 pub mod mock;
 mod routes;
 pub mod script;

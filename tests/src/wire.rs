@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 
+use crate::frame::{escape, Frame, DONE};
 use crate::script::ReasoningForm;
 use crate::Misbehaviour;
 
@@ -42,23 +43,12 @@ pub(crate) struct Generation {
 }
 
 impl Generation {
-    fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
-        let mut choice =
-            json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish});
-        if finish.is_some() {
-            choice["stop_reason"] = Value::Null;
-        }
-        json!({
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-            "model": self.model, "choices": [choice]
-        })
-    }
-
-    fn delta(&self, reasoning: bool, text: &str) -> Value {
+    /// The delta key a token goes under.
+    fn field(&self, reasoning: bool) -> &'static str {
         match (reasoning, self.form) {
-            (true, ReasoningForm::Reasoning) => json!({ "reasoning": text }),
-            (true, ReasoningForm::ReasoningContent) => json!({ "reasoning_content": text }),
-            _ => json!({ "content": text }),
+            (true, ReasoningForm::Reasoning) => "reasoning",
+            (true, ReasoningForm::ReasoningContent) => "reasoning_content",
+            _ => "content",
         }
     }
 
@@ -78,33 +68,34 @@ impl Generation {
 
     /// The SSE body, one token per chunk.
     pub fn stream_steps(&self) -> Vec<Step> {
-        let send = |v: Value, token: bool| Step::Send {
-            bytes: format!("data: {v}\n\n"),
+        let send = |bytes: String, token: bool| Step::Send {
+            bytes,
             token,
             done: false,
         };
-        let mut steps = vec![send(
-            self.chunk(json!({"role": "assistant", "content": ""}), None),
-            false,
-        )];
+        let frame = Frame::new(&self.id, &self.model, self.created);
+        let mut steps = vec![send(frame.role(), false)];
         let n = self.tokens.len();
         for (i, (r, t)) in self.tokens.iter().enumerate() {
             let finish = (i + 1 == n).then_some(self.finish_reason.as_str());
-            steps.push(send(self.chunk(self.delta(*r, t), finish), true));
+            steps.push(send(frame.token(self.field(*r), &escape(t), finish), true));
         }
         if n == 0 {
-            let last = self.chunk(json!({"content": ""}), Some(&self.finish_reason));
+            let last = frame.token("content", "\"\"", Some(&self.finish_reason));
             steps.push(send(last, false));
         }
         if self.include_usage {
-            let usage = json!({
-                "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model, "choices": [], "usage": self.usage()
-            });
-            steps.push(send(usage, false));
+            let completion = n as u64;
+            let reasoning = self
+                .report_reasoning_tokens
+                .then(|| self.tokens.iter().filter(|t| t.0).count() as u64);
+            steps.push(send(
+                frame.usage(self.prompt_tokens, completion, reasoning),
+                false,
+            ));
         }
         steps.push(Step::Send {
-            bytes: "data: [DONE]\n\n".into(),
+            bytes: DONE.into(),
             token: false,
             done: true,
         });

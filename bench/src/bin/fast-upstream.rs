@@ -26,7 +26,7 @@ use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use selfbrake_bench::trace::{self, Generation};
-use selfbrake_bench::wire::{self, Frame as Chunks};
+use selfbrake_tests::frame::{self as wire, Frame as Chunks};
 use serde_json::Value;
 
 #[derive(Parser, Debug)]

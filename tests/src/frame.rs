@@ -1,11 +1,11 @@
-//! vLLM's streaming wire format, as the mock upstream writes it (the same
-//! shapes as `selfbrake-tests`' mock: `logprobs` and `finish_reason` as
-//! `null` on every choice, `stop_reason` only on the finishing chunk, a final
-//! usage chunk with `choices: []`, then `data: [DONE]`).
+//! vLLM's streaming chunks, as every mock upstream here writes them (the
+//! in-process test mock and the benchmark's `fast-upstream`): `logprobs` and
+//! `finish_reason` as `null` on every choice, `stop_reason` only on the
+//! finishing chunk, a usage chunk with `choices: []`, then `data: [DONE]`.
 //!
 //! Chunks are rendered by string concatenation around pre-escaped tokens so
-//! that the mock spends next to nothing per token and is never the
-//! bottleneck of a benchmark.
+//! that a mock spends next to nothing per token and is never the bottleneck
+//! of a benchmark.
 
 use std::fmt::Write as _;
 
@@ -64,15 +64,29 @@ impl Frame {
         s
     }
 
-    /// The usage chunk followed by `data: [DONE]`.
-    pub fn usage_and_done(&self, prompt: u64, completion: u64, reasoning: u64) -> String {
+    /// The usage chunk (`choices: []`); `reasoning` adds
+    /// `completion_tokens_details.reasoning_tokens`, which vLLM leaves out.
+    pub fn usage(&self, prompt: u64, completion: u64, reasoning: Option<u64>) -> String {
+        let details = reasoning.map_or(String::new(), |r| {
+            format!(",\"completion_tokens_details\":{{\"reasoning_tokens\":{r}}}")
+        });
         format!(
-            "{},\"choices\":[],\"usage\":{{\"prompt_tokens\":{prompt},\"total_tokens\":{},\"completion_tokens\":{completion},\"completion_tokens_details\":{{\"reasoning_tokens\":{reasoning}}}}}}}\n\ndata: [DONE]\n\n",
+            "{},\"choices\":[],\"usage\":{{\"prompt_tokens\":{prompt},\"total_tokens\":{},\"completion_tokens\":{completion}{details}}}}}\n\n",
             self.head,
             prompt + completion
         )
     }
+
+    /// The usage chunk followed by `data: [DONE]`.
+    pub fn usage_and_done(&self, prompt: u64, completion: u64, reasoning: u64) -> String {
+        format!("{}{DONE}", self.usage(prompt, completion, Some(reasoning)))
+    }
 }
+
+/// The end of every stream.
+pub const DONE: &str = "data: [DONE]\n\n";
+
+impl Frame {}
 
 #[cfg(test)]
 mod tests {
