@@ -240,6 +240,14 @@ async fn convergence_brakes_real_traces_after_the_answer_is_reached() {
                 "{}: something was cut",
                 t.id
             );
+            // The brake came after the answer: the trace's own final answer
+            // is already in what the client was given.
+            let final_answer = t.final_answer.as_deref().expect("a final answer");
+            assert!(
+                !selfbrake_policies::eval::bare_occurrences(kept, final_answer).is_empty(),
+                "{}: braked before its final answer {final_answer} appeared",
+                t.id
+            );
             assert!(
                 !got.content.is_empty(),
                 "{}: the continuation answered",
