@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod driver;
+pub mod hostile;
 pub mod load;
 pub mod procfs;
 pub mod procs;

@@ -27,6 +27,11 @@ pub struct LoadConfig {
     /// Process to sample (RSS, fds) every `sample_every`.
     pub watch_pid: Option<u32>,
     pub sample_every: Duration,
+    /// Besides the `concurrency` well-behaved workers: clients that stop
+    /// reading mid-stream, and clients that trickle their headers (see
+    /// `hostile`). Each holds one connection for the whole window.
+    pub stalled: usize,
+    pub slow_headers: usize,
 }
 
 #[derive(Default)]
@@ -120,9 +125,33 @@ pub async fn run(cfg: LoadConfig) -> Summary {
             }
         }));
     }
+    let addr = hostile_addr(&cfg.url);
+    let path = cfg.url.path().to_string();
+    let body_text = String::from_utf8_lossy(&body).into_owned();
+    let mut stalled = Vec::new();
+    let mut slow = Vec::new();
+    if let Some(addr) = addr {
+        for _ in 0..cfg.stalled {
+            let (path, body) = (path.clone(), body_text.clone());
+            stalled.push(tokio::spawn(async move {
+                crate::hostile::stalled_reader(addr, &path, &body, deadline).await
+            }));
+        }
+        for _ in 0..cfg.slow_headers {
+            let path = path.clone();
+            slow.push(tokio::spawn(async move {
+                crate::hostile::slow_headers(addr, &path, deadline).await
+            }));
+        }
+    }
     for w in workers {
         let _ = w.await;
     }
+    let count = |v: Vec<Result<bool, tokio::task::JoinError>>| {
+        v.into_iter().filter(|r| matches!(r, Ok(true))).count() as u64
+    };
+    let stalled_dropped = count(futures::future::join_all(stalled).await);
+    let slow_dropped = count(futures::future::join_all(slow).await);
     let samples = match sampler {
         Some(s) => s.await.unwrap_or_default(),
         None => Vec::new(),
@@ -146,6 +175,10 @@ pub async fn run(cfg: LoadConfig) -> Summary {
         total_ms: Pct::of(&mut t.total_ms),
         watch_peak_rss_kb: cfg.watch_pid.and_then(|p| procfs::peak_rss_kb(p).ok()),
         watch_samples: samples,
+        stalled: cfg.stalled as u64,
+        stalled_dropped,
+        slow_headers: cfg.slow_headers as u64,
+        slow_headers_dropped: slow_dropped,
     }
 }
 
@@ -167,4 +200,11 @@ async fn sample(pid: u32, start: Instant, every: Duration, deadline: Instant) ->
         let next = (Instant::now() + every).min(deadline);
         tokio::time::sleep_until(next.into()).await;
     }
+}
+
+/// The socket address of a plain `http://` URL with an IP host.
+fn hostile_addr(url: &http::Uri) -> Option<std::net::SocketAddr> {
+    let host = url.host()?;
+    let port = url.port_u16().unwrap_or(80);
+    format!("{host}:{port}").parse().ok()
 }

@@ -73,4 +73,16 @@ pub struct Summary {
     /// Of the watched process (`--watch-pid`), if any.
     pub watch_peak_rss_kb: Option<u64>,
     pub watch_samples: Vec<ProcSample>,
+    /// Clients that stopped reading mid-stream, and how many of them the
+    /// server had dropped by the end of the window.
+    #[serde(default)]
+    pub stalled: u64,
+    #[serde(default)]
+    pub stalled_dropped: u64,
+    /// Clients that sent their headers a byte a second, and how many of
+    /// them the server dropped.
+    #[serde(default)]
+    pub slow_headers: u64,
+    #[serde(default)]
+    pub slow_headers_dropped: u64,
 }

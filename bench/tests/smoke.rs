@@ -95,7 +95,14 @@ fn loadtest_reports_clean_streams_and_rss() {
             "1",
             "--base-port",
             "18560",
+            "--client-timeout-ms",
+            "500",
         ],
+    );
+    // 10% of the 20 streams trickle their headers: all dropped by the header timeout.
+    assert!(
+        out.contains("2 sent headers a byte a second (2 dropped)"),
+        "{out}"
     );
     assert!(
         out.contains("errors 0  malformed 0  (every stream complete and well-formed)"),

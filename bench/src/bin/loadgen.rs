@@ -36,6 +36,12 @@ struct Args {
     /// Client runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Clients that stop reading mid-stream (besides `--concurrency`).
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
+    /// Clients that send their headers a byte a second (besides `--concurrency`).
+    #[arg(long, default_value_t = 0)]
+    slow_headers: usize,
     /// Write the JSON summary here too.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -55,6 +61,8 @@ fn main() -> anyhow::Result<()> {
         request_timeout: Duration::from_secs_f64(a.request_timeout_s),
         watch_pid: a.watch_pid,
         sample_every: Duration::from_secs_f64(a.sample_every_s),
+        stalled: a.stalled,
+        slow_headers: a.slow_headers,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(a.threads.max(1))

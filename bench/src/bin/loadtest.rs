@@ -38,6 +38,16 @@ struct Args {
     base_port: u16,
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Share of the streams whose client stops reading mid-stream.
+    #[arg(long, default_value_t = 0.1)]
+    stalled_fraction: f64,
+    /// Share of the streams whose client sends its headers a byte a second.
+    #[arg(long, default_value_t = 0.1)]
+    slow_header_fraction: f64,
+    /// selfbrake's `client_stall_ms` and `header_read_timeout_ms` for the
+    /// run: shorter than the window, so the hostile clients are dropped in it.
+    #[arg(long, default_value_t = 2000)]
+    client_timeout_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,7 +65,17 @@ fn main() -> anyhow::Result<()> {
             a.tokens.to_string(),
         ],
     )?;
-    let cfg = driver::selfbrake_config(&sb_addr, &format!("http://{mock_addr}/v1"), None);
+    let hostile = |share: f64| (a.concurrency as f64 * share).round() as usize;
+    let (stalled, slow) = (hostile(a.stalled_fraction), hostile(a.slow_header_fraction));
+    let regular = a.concurrency.saturating_sub(stalled + slow);
+    let cfg = driver::selfbrake_config(&sb_addr, &format!("http://{mock_addr}/v1"), None).replacen(
+        "[server]\n",
+        &format!(
+            "[server]\nclient_stall_ms = {t}\nheader_read_timeout_ms = {t}\n",
+            t = a.client_timeout_ms
+        ),
+        1,
+    );
     let sb = driver::start_selfbrake(&sb_bin, &dir, "selfbrake", &sb_addr, &cfg)?;
     let pid = sb.pid();
     let idle_rss = procfs::rss_kb(pid)?;
@@ -64,7 +84,11 @@ fn main() -> anyhow::Result<()> {
         "--base-url".into(),
         format!("http://{sb_addr}/v1"),
         "--concurrency".into(),
-        a.concurrency.to_string(),
+        regular.to_string(),
+        "--stalled".into(),
+        stalled.to_string(),
+        "--slow-headers".into(),
+        slow.to_string(),
         "--duration-s".into(),
         a.duration_s.to_string(),
         "--ramp-s".into(),
@@ -83,6 +107,10 @@ fn main() -> anyhow::Result<()> {
     let after_fds = procfs::fd_count(pid)?;
     let s = &run.summary;
     println!("selfbrake load: {} streams for {} s at {} tok/s per stream, {} reasoning tokens per request, shipped default policy", a.concurrency, a.duration_s, a.rate, a.tokens);
+    println!(
+        "of them: {regular} well-behaved; {} stopped reading mid-stream ({} closed by selfbrake by the end; a stream that fits in the socket buffers ends normally); {} sent headers a byte a second ({} dropped); client_stall_ms = header_read_timeout_ms = {}",
+        s.stalled, s.stalled_dropped, s.slow_headers, s.slow_headers_dropped, a.client_timeout_ms
+    );
     println!(
         "requests {}  ok {}  errors {}  malformed {}  ({})",
         s.requests,
