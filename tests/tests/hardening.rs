@@ -26,6 +26,17 @@ async fn start(toml: &str) -> (std::net::SocketAddr, AppState) {
     (addr, state)
 }
 
+/// A chat request with tenant acme's key.
+async fn as_acme(url: &str, body: &Value) -> reqwest::Response {
+    client()
+        .post(url)
+        .bearer_auth("sk-acme")
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn toml(base_url: &str, server: &str, tenant: &str) -> String {
     format!(
         r#"
@@ -160,21 +171,9 @@ async fn beyond_max_concurrent_streams_requests_are_shed_with_503() {
     let mock = MockUpstream::start(MockConfig::with_script(script)).await;
     let (addr, _) = start(&toml(&mock.base_url(), "max_concurrent_streams = 1", "")).await;
     let url = format!("http://{addr}/v1/chat/completions");
-    let first = client()
-        .post(&url)
-        .bearer_auth("sk-acme")
-        .json(&request(true))
-        .send()
-        .await
-        .unwrap();
+    let first = as_acme(&url, &request(true)).await;
     assert_eq!(first.status(), 200);
-    let second = client()
-        .post(&url)
-        .bearer_auth("sk-acme")
-        .json(&request(false))
-        .send()
-        .await
-        .unwrap();
+    let second = as_acme(&url, &request(false)).await;
     assert_eq!(second.status(), 503);
     assert!(second.headers().contains_key("retry-after"));
     let body: Value = second.json().await.unwrap();
@@ -294,13 +293,7 @@ async fn upstream_errors_do_not_leak_internals() {
     .await;
     let (addr, _) = start(&toml(&mock.base_url(), "", "")).await;
     let url = format!("http://{addr}/v1/chat/completions");
-    let response = client()
-        .post(&url)
-        .bearer_auth("sk-acme")
-        .json(&request(false))
-        .send()
-        .await
-        .unwrap();
+    let response = as_acme(&url, &request(false)).await;
     assert_eq!(response.status(), 502);
     let id = response.headers()["x-request-id"]
         .to_str()
@@ -319,13 +312,7 @@ async fn upstream_errors_do_not_leak_internals() {
 
     // A backend that refuses our own key is not the client's 401.
     mock.set_fault(Misbehaviour::status(401, "bad key"));
-    let response = client()
-        .post(&url)
-        .bearer_auth("sk-acme")
-        .json(&request(false))
-        .send()
-        .await
-        .unwrap();
+    let response = as_acme(&url, &request(false)).await;
     assert_eq!(response.status(), 502);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "upstream_auth");
