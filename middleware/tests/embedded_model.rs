@@ -57,11 +57,16 @@ fn chat(body: Value) -> Request<Body> {
         .unwrap()
 }
 
+/// A request; streamed ones ask for the usage chunk.
 fn question(stream: bool, max_tokens: u32) -> Value {
-    json!({
+    let mut q = json!({
         "model": "m", "stream": stream, "max_tokens": max_tokens, "temperature": 0.0,
         "messages": [{"role": "user", "content": "What is 12 times 3? Think step by step."}],
-    })
+    });
+    if stream {
+        q["stream_options"] = json!({"include_usage": true});
+    }
+    q
 }
 
 async fn settled() -> u64 {
