@@ -2,6 +2,8 @@
 //! client that reads its SSE stream with arrival times.
 #![allow(dead_code)]
 
+pub mod acme;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
