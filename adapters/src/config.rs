@@ -23,6 +23,14 @@ pub enum BackendConfig {
 }
 
 impl BackendConfig {
+    /// The model names the backend serves, as routing sees them; empty: any.
+    pub fn models(&self) -> &[crate::ServedModel] {
+        match self {
+            BackendConfig::Openai(cfg) => &cfg.models,
+            BackendConfig::Mistralrs(cfg) => &cfg.models,
+        }
+    }
+
     /// Builds the backend. An embedded engine is loaded here (seconds, on
     /// the calling thread); an OpenAI backend only checks its settings.
     pub fn build(&self) -> Result<Arc<dyn Backend>, AdapterError> {

@@ -17,6 +17,7 @@ pub mod forward;
 pub mod mistralrs;
 pub mod openai;
 mod retry;
+mod served;
 
 pub use backend::{Backend, Continuation, ContinuationMode, EventStream};
 pub use config::BackendConfig;
@@ -25,3 +26,4 @@ pub use event::{BackendEvent, Usage};
 pub use format::PrefixFormat;
 pub use forward::Forward;
 pub use retry::Retry;
+pub use served::{ModelAlias, ServedModel};

@@ -26,6 +26,9 @@ pub enum ProxyError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// No backend of the tenant serves the model the request names.
+    #[error("The model `{0}` does not exist or you do not have access to it.")]
+    ModelNotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     /// A tenant limit was reached; retry after the given time.
@@ -63,7 +66,7 @@ impl ProxyError {
             ProxyError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::Unauthorized => StatusCode::UNAUTHORIZED,
             ProxyError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
+            ProxyError::NotFound(_) | ProxyError::ModelNotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::Overloaded { .. } | ProxyError::LimitsUnavailable => {
@@ -91,7 +94,9 @@ impl ProxyError {
             | ProxyError::HeadersTooLarge { .. } => "invalid_request_error",
             ProxyError::Unauthorized => "authentication_error",
             ProxyError::Forbidden(_) => "permission_error",
-            ProxyError::NotFound(_) | ProxyError::MethodNotAllowed => "invalid_request_error",
+            ProxyError::NotFound(_)
+            | ProxyError::ModelNotFound(_)
+            | ProxyError::MethodNotAllowed => "invalid_request_error",
             ProxyError::RateLimited { .. } => "rate_limit_error",
             ProxyError::Overloaded { .. } | ProxyError::LimitsUnavailable => "server_error",
             ProxyError::Upstream(e) if upstream_auth(e) => "upstream_error",
@@ -114,6 +119,7 @@ impl ProxyError {
             ProxyError::Unauthorized => "invalid_api_key",
             ProxyError::Forbidden(_) => "forbidden",
             ProxyError::NotFound(_) => "not_found",
+            ProxyError::ModelNotFound(_) => "model_not_found",
             ProxyError::MethodNotAllowed => "method_not_allowed",
             ProxyError::RateLimited { .. } => "rate_limit_exceeded",
             ProxyError::Overloaded { .. } => "overloaded",
@@ -179,6 +185,7 @@ impl ProxyError {
     pub fn body(&self) -> serde_json::Value {
         let param = match self {
             ProxyError::BadRequest { param, .. } => param.clone(),
+            ProxyError::ModelNotFound(_) => Some("model".into()),
             _ => None,
         };
         json!({"error": {

@@ -26,6 +26,9 @@ pub struct MistralrsConfig {
         default = "default_stall"
     )]
     pub stall_timeout: Duration,
+    /// Model names this backend answers to, for routing by `model`; empty: any.
+    #[serde(default)]
+    pub models: Vec<crate::ServedModel>,
 }
 
 fn default_max_num_seqs() -> usize {
@@ -43,6 +46,7 @@ impl MistralrsConfig {
             think_prefill: false,
             max_num_seqs: default_max_num_seqs(),
             stall_timeout: default_stall(),
+            models: Vec::new(),
         }
     }
 }

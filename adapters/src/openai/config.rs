@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::format::PrefixFormat;
-use crate::{AdapterError, ContinuationMode};
+use crate::{AdapterError, ContinuationMode, ServedModel};
 
 /// Settings of one OpenAI-compatible upstream.
 #[derive(Clone, PartialEq, Deserialize)]
@@ -45,6 +45,8 @@ pub struct OpenAiConfig {
     /// (refused connection, timeout before the headers, 502/503/504); never
     /// once the client has received a byte.
     pub retries: u32,
+    /// Model names this backend serves, for routing by `model`; empty: any.
+    pub models: Vec<ServedModel>,
 }
 
 impl Default for OpenAiConfig {
@@ -63,6 +65,7 @@ impl Default for OpenAiConfig {
             max_line_bytes: 1024 * 1024,
             max_response_bytes: 16 * 1024 * 1024,
             retries: 0,
+            models: Vec::new(),
         }
     }
 }
@@ -83,6 +86,7 @@ impl std::fmt::Debug for OpenAiConfig {
             .field("max_line_bytes", &self.max_line_bytes)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retries", &self.retries)
+            .field("models", &self.models)
             .finish()
     }
 }

@@ -10,7 +10,13 @@ pub struct TenantConfig {
     /// Serves requests that carry no known key.
     #[serde(default)]
     pub anonymous: bool,
+    /// The backend this tenant's requests go to.
+    #[serde(default)]
     pub backend: String,
+    /// More backends, for routing by `model`: a request goes to one of the
+    /// tenant's backends that serves its model (see `[backends.*].models`).
+    #[serde(default)]
+    pub backends: Vec<String>,
     pub policy: String,
     /// Other policies a request may pick with `x-selfbrake-policy`.
     #[serde(default)]
@@ -70,6 +76,17 @@ fn default_forbidden_fields() -> Vec<String> {
 }
 
 impl TenantConfig {
+    /// `backend` then `backends`, each once, in the order written.
+    pub fn backend_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for name in std::iter::once(&self.backend).chain(&self.backends) {
+            if !name.is_empty() && !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The tenant that serves a config without `[tenants]`: no key needed,
     /// the `default` policy, and any policy on request.
     pub fn anonymous<V>(backend: String, policies: &std::collections::BTreeMap<String, V>) -> Self {
@@ -77,6 +94,7 @@ impl TenantConfig {
             api_keys: Vec::new(),
             anonymous: true,
             backend,
+            backends: Vec::new(),
             policy: "default".into(),
             allowed_policies: policies.keys().cloned().collect(),
             reasoning_effort: Default::default(),

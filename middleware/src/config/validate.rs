@@ -93,6 +93,15 @@ impl Config {
             ));
         }
         for (name, backend) in &self.backends {
+            let mut served = std::collections::HashSet::new();
+            for model in backend.models() {
+                if !served.insert(model.name()) {
+                    issues.push(ConfigIssue::new(
+                        format!("backends.{name}.models"),
+                        format!("`{}` is listed twice", model.name()),
+                    ));
+                }
+            }
             if let BackendConfig::Openai(b) = backend {
                 if !(b.base_url.starts_with("http://") || b.base_url.starts_with("https://")) {
                     issues.push(ConfigIssue::new(
@@ -159,11 +168,20 @@ impl Config {
         let mut seen_keys: HashMap<[u8; 32], &str> = HashMap::new();
         let mut anonymous = Vec::new();
         for (name, tenant) in &self.tenants {
-            if !self.backends.contains_key(&tenant.backend) {
+            let names = tenant.backend_names();
+            if names.is_empty() {
                 issues.push(ConfigIssue::new(
                     format!("tenants.{name}.backend"),
-                    format!("no backend named `{}`", tenant.backend),
+                    "a tenant needs `backend` or `backends`",
                 ));
+            }
+            for backend in names {
+                if !self.backends.contains_key(backend) {
+                    issues.push(ConfigIssue::new(
+                        format!("tenants.{name}.backend"),
+                        format!("no backend named `{backend}`"),
+                    ));
+                }
             }
             for (key, policy) in std::iter::once(("policy".to_string(), &tenant.policy))
                 .chain(

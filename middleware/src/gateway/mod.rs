@@ -16,24 +16,28 @@
 //! let tenant = gateway.tenants.resolve(None).unwrap();
 //! assert_eq!(tenant.policy(None).unwrap().name, "default");
 //! ```
+mod catalog;
 mod models;
 mod policy;
+mod route;
 mod shared;
 mod tenant;
+mod upstream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use selfbrake_adapters::Backend;
 use selfbrake_limits::Limiter;
 
 use crate::config::{Config, ConfigError, ServerConfig};
 
 pub use models::{ModelsCache, MODELS_TTL};
 pub use policy::Policy;
+pub use route::{fails_over, Route};
 pub use shared::SharedGateway;
 pub(crate) use tenant::stored_digest;
 pub use tenant::{hash_key, Tenant, Tenants};
+pub use upstream::{InFlight, Upstream};
 
 /// Everything a request needs, built from one config. Requests hold an `Arc`
 /// of the gateway they started with, so a reload never changes a request midway.
@@ -59,18 +63,19 @@ impl Gateway {
         if !issues.is_empty() {
             return Err(ConfigError(issues));
         }
-        let mut backends: BTreeMap<String, Arc<dyn Backend>> = BTreeMap::new();
+        let mut upstreams: BTreeMap<String, Arc<Upstream>> = BTreeMap::new();
         for (name, backend) in &config.backends {
             let built = backend
                 .build()
                 .map_err(|e| ConfigError::at(format!("backends.{name}"), e.to_string()))?;
-            backends.insert(name.clone(), built);
+            let upstream = Upstream::new(name.clone(), built, backend.models().to_vec());
+            upstreams.insert(name.clone(), Arc::new(upstream));
         }
         let mut policies = BTreeMap::new();
         for (name, cfg) in &config.policies {
             policies.insert(name.clone(), Policy::prepare(name, cfg, None)?);
         }
-        let tenants = Tenants::build(config, &backends, &policies)?;
+        let tenants = Tenants::build(config, &upstreams, &policies)?;
         #[cfg(feature = "embedded")]
         {
             let embedded: Vec<_> = config

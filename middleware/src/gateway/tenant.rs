@@ -1,11 +1,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use selfbrake_adapters::Backend;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{ModelsCache, Policy, MODELS_TTL};
+use super::{Policy, Upstream};
 use crate::config::{Config, ConfigError, TenantConfig};
 use crate::error::ProxyError;
 
@@ -14,11 +13,8 @@ use crate::error::ProxyError;
 pub struct Tenant {
     pub name: String,
     pub config: TenantConfig,
-    /// The backend's name in the config (for metrics and logs).
-    pub backend_name: String,
-    pub backend: Arc<dyn Backend>,
-    /// The backend's model list, shared by every tenant of the backend.
-    pub models: Arc<ModelsCache>,
+    /// Its backends (`backend`, then `backends`), shared with other tenants.
+    upstreams: Vec<Arc<Upstream>>,
     key_digests: Vec<[u8; 32]>,
     /// Its own policy and every allowed one, by name.
     policies: BTreeMap<String, Arc<Policy>>,
@@ -28,7 +24,7 @@ impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tenant")
             .field("name", &self.name)
-            .field("backend", &self.backend_name)
+            .field("backends", &self.upstreams)
             .field("keys", &self.key_digests.len())
             .finish_non_exhaustive()
     }
@@ -47,6 +43,11 @@ pub(crate) fn stored_digest(stored: &str) -> Option<[u8; 32]> {
 }
 
 impl Tenant {
+    /// Its backends, in config order.
+    pub fn upstreams(&self) -> &[Arc<Upstream>] {
+        &self.upstreams
+    }
+
     /// The policy `config.reasoning_effort` maps `effort` to, if any.
     pub fn effort_policy(&self, effort: &str) -> Option<Arc<Policy>> {
         let name = self.config.reasoning_effort.get(effort)?;
@@ -73,7 +74,7 @@ impl Tenants {
     /// `default`) backend with the `default` policy, any policy allowed.
     pub(super) fn build(
         config: &Config,
-        backends: &BTreeMap<String, Arc<dyn Backend>>,
+        upstreams: &BTreeMap<String, Arc<Upstream>>,
         policies: &BTreeMap<String, Arc<Policy>>,
     ) -> Result<Self, ConfigError> {
         let mut configs: Vec<(String, TenantConfig)> = config
@@ -82,23 +83,16 @@ impl Tenants {
             .map(|(name, cfg)| (name.clone(), cfg.clone()))
             .collect();
         if configs.is_empty() {
-            let backend = if backends.contains_key("default") {
+            let backend = if upstreams.contains_key("default") {
                 "default".to_string()
             } else {
-                backends.keys().next().cloned().unwrap_or_default()
+                upstreams.keys().next().cloned().unwrap_or_default()
             };
             configs.push(("default".into(), TenantConfig::anonymous(backend, policies)));
         }
-        let caches: BTreeMap<&String, Arc<ModelsCache>> = backends
-            .iter()
-            .map(|(name, b)| (name, Arc::new(ModelsCache::new(b.clone(), MODELS_TTL))))
-            .collect();
         let tenants = configs
             .into_iter()
-            .map(|(name, cfg)| {
-                let models = caches.get(&cfg.backend).cloned();
-                Tenant::build(name, cfg, backends, models, policies).map(Arc::new)
-            })
+            .map(|(name, cfg)| Tenant::build(name, cfg, upstreams, policies).map(Arc::new))
             .collect::<Result<_, _>>()?;
         Ok(Self { tenants })
     }
@@ -155,18 +149,25 @@ impl Tenant {
     fn build(
         name: String,
         config: TenantConfig,
-        backends: &BTreeMap<String, Arc<dyn Backend>>,
-        models: Option<Arc<ModelsCache>>,
+        upstreams: &BTreeMap<String, Arc<Upstream>>,
         policies: &BTreeMap<String, Arc<Policy>>,
     ) -> Result<Self, ConfigError> {
-        let missing = || {
-            ConfigError::at(
+        let mut own = Vec::new();
+        for backend in config.backend_names() {
+            let upstream = upstreams.get(backend).cloned().ok_or_else(|| {
+                ConfigError::at(
+                    format!("tenants.{name}.backend"),
+                    format!("no backend named `{backend}`"),
+                )
+            })?;
+            own.push(upstream);
+        }
+        if own.is_empty() {
+            return Err(ConfigError::at(
                 format!("tenants.{name}.backend"),
-                format!("no backend named `{}`", config.backend),
-            )
-        };
-        let backend = backends.get(&config.backend).cloned().ok_or_else(missing)?;
-        let models = models.ok_or_else(missing)?;
+                "a tenant needs `backend` or `backends`",
+            ));
+        }
         let mut prepared = BTreeMap::new();
         let named = std::iter::once(&config.policy)
             .chain(&config.allowed_policies)
@@ -190,9 +191,7 @@ impl Tenant {
                 .iter()
                 .filter_map(|k| stored_digest(k))
                 .collect(),
-            backend_name: config.backend.clone(),
-            backend,
-            models,
+            upstreams: own,
             policies: prepared,
             name,
             config,

@@ -10,4 +10,4 @@ pub use complete::CompletionBuilder;
 pub use encoder::SseEncoder;
 pub use headers::outcome_headers;
 pub use request::{last_user_text, take_reasoning_budget, ChatRequest};
-pub use tenant::apply_tenant_rules;
+pub use tenant::{apply_tenant_rules, check_tenant_keys};

@@ -10,6 +10,32 @@ pub fn apply_tenant_rules(
     body: &mut Map<String, Value>,
     tenant: &TenantConfig,
 ) -> Result<(), ProxyError> {
+    check_tenant_keys(body, tenant)?;
+    if let Some(cap) = tenant.max_tokens_cap {
+        let mut asked = false;
+        for key in ["max_tokens", "max_completion_tokens"] {
+            if let Some(n) = body.get(key).and_then(Value::as_u64) {
+                asked = true;
+                body.insert(key.into(), n.min(cap).into());
+            }
+        }
+        if !asked {
+            body.insert("max_tokens".into(), cap.into());
+        }
+    }
+    if let Some(salt) = &tenant.cache_salt {
+        body.insert("cache_salt".into(), Value::String(salt.clone()));
+    }
+    Ok(())
+}
+
+/// The rules every JSON request of the tenant is held to, passthrough
+/// routes included: keys it may not send (400) and models it may not use
+/// (403).
+pub fn check_tenant_keys(
+    body: &Map<String, Value>,
+    tenant: &TenantConfig,
+) -> Result<(), ProxyError> {
     if let Some(key) = tenant
         .forbidden_fields
         .iter()
@@ -27,21 +53,6 @@ pub fn apply_tenant_rules(
                 "model `{model}` is not allowed for this API key"
             )));
         }
-    }
-    if let Some(cap) = tenant.max_tokens_cap {
-        let mut asked = false;
-        for key in ["max_tokens", "max_completion_tokens"] {
-            if let Some(n) = body.get(key).and_then(Value::as_u64) {
-                asked = true;
-                body.insert(key.into(), n.min(cap).into());
-            }
-        }
-        if !asked {
-            body.insert("max_tokens".into(), cap.into());
-        }
-    }
-    if let Some(salt) = &tenant.cache_salt {
-        body.insert("cache_salt".into(), Value::String(salt.clone()));
     }
     Ok(())
 }

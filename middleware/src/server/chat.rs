@@ -8,12 +8,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::StreamExt;
+use selfbrake_adapters::BackendEvent;
+use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
 use super::watched::Watched;
 use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
+use crate::gateway::{fails_over, InFlight, Policy};
 use crate::metrics::BackendLabels;
 use crate::pipeline::{read_body, RequestContext, POLICY_HEADER};
 use crate::rewrite::{
@@ -45,6 +49,56 @@ pub async fn chat_completions(
             error.into_response()
         }
     }
+}
+
+/// Starts the session on the least busy backend of the tenant that serves
+/// `model`, failing over to the next one when a backend cannot be reached
+/// or does not answer before its first byte (nothing was sent yet).
+async fn open_session(
+    state: &AppState,
+    ctx: &RequestContext,
+    policy: &Arc<Policy>,
+    request: Map<String, Value>,
+    model: Option<&str>,
+    reasoning_budget: Option<u64>,
+) -> Result<
+    (
+        impl futures::Stream<Item = SessionEvent> + Send + 'static,
+        InFlight,
+    ),
+    ProxyError,
+> {
+    let mut routes = ctx.tenant.routes(model)?.into_iter().peekable();
+    while let Some(route) = routes.next() {
+        let mut body = request.clone();
+        route.apply(&mut body);
+        let in_flight = route.upstream.begin();
+        let started = std::time::Instant::now();
+        let opened = session::start(SessionContext {
+            backend: route.upstream.backend.clone(),
+            policy: policy.clone(),
+            request: body,
+            reasoning_budget,
+        })
+        .await;
+        match opened {
+            Ok(events) => {
+                state
+                    .metrics
+                    .upstream_first_byte
+                    .get_or_create(&BackendLabels {
+                        backend: route.upstream.name.clone(),
+                    })
+                    .observe(started.elapsed().as_secs_f64());
+                return Ok((events, in_flight));
+            }
+            Err(error) if routes.peek().is_some() && fails_over(&error) => {
+                tracing::warn!(backend = %route.upstream.name, error = %error, "backend failed before its first byte; failing over");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(ProxyError::Internal("no backend to route to".into()))
 }
 
 /// Body → request → session → response. Errors before the session's first
@@ -94,21 +148,28 @@ async fn serve(
     let model = request.model().map(str::to_string);
     tracing::debug!(tenant = %ctx.tenant.name, policy = %policy.name, stream = request.stream, "chat request");
     let setup = ctx.received.elapsed();
-    let upstream_started = std::time::Instant::now();
-    let events = session::start(SessionContext {
-        backend: ctx.tenant.backend.clone(),
-        policy: policy.clone(),
-        request: request.body,
+    let (events, in_flight) = open_session(
+        state,
+        &ctx,
+        &policy,
+        request.body,
+        model.as_deref(),
         reasoning_budget,
-    })
+    )
     .await?;
-    state
-        .metrics
-        .upstream_first_byte
-        .get_or_create(&BackendLabels {
-            backend: ctx.tenant.backend_name.clone(),
-        })
-        .observe(upstream_started.elapsed().as_secs_f64());
+    // The backend counts the request as in flight for as long as its events
+    // flow; the client sees the model name it asked for, not an alias's
+    // upstream name.
+    let client_model = model.clone();
+    let events = events.map(move |mut event| {
+        let _ = &in_flight;
+        if let (SessionEvent::Delta(BackendEvent::Meta { model, .. }), Some(asked)) =
+            (&mut event, &client_model)
+        {
+            model.clone_from(asked);
+        }
+        event
+    });
     let tags = RequestTags {
         tenant: tags.tenant.clone(),
         policy: policy.name.clone(),
