@@ -41,7 +41,12 @@ fn assert_error(name: &str, toml: &str, path: &str, words: &str) {
 
 #[test]
 fn valid_examples_pass() {
-    for file in ["vllm.toml", "multi-tenant.toml", "llamacpp.toml"] {
+    for file in [
+        "vllm.toml",
+        "multi-tenant.toml",
+        "llamacpp.toml",
+        "routing.toml",
+    ] {
         let path = selfbrake_tests::repo_root().join("examples").join(file);
         let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
             .arg("check-config")
@@ -77,6 +82,30 @@ fn unknown_keys() {
         &format!("{BACKEND}[polices.x]\nrules = []\n"),
         "polices",
         "unknown field",
+    );
+}
+
+#[test]
+fn routing_mistakes() {
+    assert_error(
+        "model-twice",
+        &format!("{BACKEND}models = [\"r1\", {{ name = \"r1\", upstream = \"qwen3-8b\" }}]\n"),
+        "backends.gpu.models",
+        "`r1` is listed twice",
+    );
+    assert_error(
+        "tenant-unknown-backend",
+        &format!(
+            "{BACKEND}[tenants.t]\napi_keys = []\nbackends = [\"gpu\", \"cpu\"]\npolicy = \"default\"\n"
+        ),
+        "tenants.t.backend",
+        "no backend named `cpu`",
+    );
+    assert_error(
+        "tenant-no-backend",
+        &format!("{BACKEND}[tenants.t]\napi_keys = []\npolicy = \"default\"\n"),
+        "tenants.t.backend",
+        "needs `backend` or `backends`",
     );
 }
 
