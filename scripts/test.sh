@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit, integration and doc tests, the official
-# Python `openai` client against the proxy (installed into a venv), and the
+# Python `openai` and `anthropic` clients against the proxy (installed into a
+# venv), and the
 # embedded engine's tests on a real model (SmolLM2-135M, fetched once by
 # scripts/get-model.sh into ~/.cache/selfbrake-models unless SELFBRAKE_MODEL
 # names a GGUF; built in release with the `embedded` feature by
@@ -18,9 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${SELFBRAKE_VENV:-$HOME/.cache/selfbrake-venv}"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "openai>=1.40,<3"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, anthropic" 2>/dev/null; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "openai>=1.40,<3" "anthropic>=0.40"
 fi
 # The LiteLLM proxy, for tests/tests/litellm.rs (a first install takes about
 # 3-4 minutes; the venv is kept between runs).

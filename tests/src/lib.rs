@@ -39,6 +39,7 @@ pub mod frame;
 pub mod mock;
 mod routes;
 pub mod script;
+mod shapes;
 pub mod traces;
 mod wire;
 

@@ -53,10 +53,13 @@ pub(crate) async fn other_route(
         .get("model")
         .cloned()
         .unwrap_or(json!("mock-model"));
+    let stream = json_body.get("stream") == Some(&Value::Bool(true));
     match path.as_str() {
-        "/v1/completions" if json_body.get("stream") == Some(&Value::Bool(true)) => {
+        "/v1/completions" if stream => {
             completion_stream(&model)
         }
+        "/v1/responses" => crate::shapes::responses(&model, stream),
+        "/v1/messages" => crate::shapes::messages(&model, stream),
         "/v1/completions" => Json(json!({
             "id": "cmpl-mock", "object": "text_completion", "created": 1_764_000_000,
             "model": model,

@@ -58,6 +58,15 @@ impl FromRequestParts<AppState> for RequestContext {
     }
 }
 
+/// The request's `Authorization`, or else its `x-api-key` (how Anthropic
+/// clients send their key) read as a bearer token.
+fn credentials(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(authorization) = header(headers, header::AUTHORIZATION.as_str()) {
+        return Some(authorization.into());
+    }
+    header(headers, "x-api-key").map(|key| format!("Bearer {key}").into())
+}
+
 /// Authenticate → pick the policy → admit. `labels` (tenant, policy) is
 /// filled as far as the request got, for the metrics of a refusal.
 async fn admit(
@@ -66,9 +75,7 @@ async fn admit(
     headers: &HeaderMap,
     labels: &mut (String, String),
 ) -> Result<(Arc<Tenant>, Arc<Policy>, Admitted), ProxyError> {
-    let tenant = gateway
-        .tenants
-        .resolve(header(headers, header::AUTHORIZATION.as_str()))?;
+    let tenant = gateway.tenants.resolve(credentials(headers).as_deref())?;
     labels.0.clone_from(&tenant.name);
     let policy = tenant.policy(header(headers, POLICY_HEADER))?;
     labels.1.clone_from(&policy.name);
