@@ -64,6 +64,25 @@ impl Frame {
         s
     }
 
+    /// One chunk of several tokens (`escaped` their joined text) carrying
+    /// the usage so far, as vLLM sends with
+    /// `stream_options.continuous_usage_stats`.
+    pub fn tokens_with_usage(
+        &self,
+        field: &str,
+        escaped: &str,
+        finish: Option<&str>,
+        prompt: u64,
+        completion: u64,
+    ) -> String {
+        let chunk = self.token(field, escaped, finish);
+        let body = chunk.strip_suffix("}\n\n").unwrap_or(&chunk);
+        format!(
+            "{body},\"usage\":{{\"prompt_tokens\":{prompt},\"total_tokens\":{},\"completion_tokens\":{completion}}}}}\n\n",
+            prompt + completion
+        )
+    }
+
     /// The usage chunk (`choices: []`); `reasoning` adds
     /// `completion_tokens_details.reasoning_tokens`, which vLLM leaves out.
     pub fn usage(&self, prompt: u64, completion: u64, reasoning: Option<u64>) -> String {

@@ -168,6 +168,8 @@ fn generation(cfg: &MockConfig, body: &Value, cont: bool, index: usize) -> Gener
         prompt_tokens: prompt_tokens(body),
         report_reasoning_tokens: cfg.report_reasoning_tokens,
         include_usage: body["stream_options"]["include_usage"].as_bool() == Some(true),
+        continuous_usage: body["stream_options"]["continuous_usage_stats"].as_bool() == Some(true),
+        tokens_per_chunk: cfg.script.tokens_per_chunk,
     }
 }
 

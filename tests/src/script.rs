@@ -38,6 +38,10 @@ pub struct Script {
     /// inline forms the cut runs over the whole content, so `<think>` and
     /// `</think>` get split across chunks.
     pub chunk_chars: Option<usize>,
+    /// Tokens per chunk (of one kind: reasoning and answer never share a
+    /// chunk), as engines with speculative decoding or a stream interval
+    /// send them. Default 1.
+    pub tokens_per_chunk: usize,
 }
 
 impl Default for Script {
@@ -50,6 +54,7 @@ impl Default for Script {
             delay: Duration::ZERO,
             finish_reason: "stop".into(),
             chunk_chars: None,
+            tokens_per_chunk: 1,
         }
     }
 }
@@ -70,6 +75,11 @@ impl Script {
 
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    pub fn tokens_per_chunk(mut self, n: usize) -> Self {
+        self.tokens_per_chunk = n.max(1);
         self
     }
 

@@ -40,6 +40,10 @@ pub(crate) struct Generation {
     pub report_reasoning_tokens: bool,
     /// `stream_options.include_usage` was true: send the usage chunk.
     pub include_usage: bool,
+    /// `stream_options.continuous_usage_stats` was true: usage on every chunk.
+    pub continuous_usage: bool,
+    /// Tokens a chunk carries (see `Script::tokens_per_chunk`).
+    pub tokens_per_chunk: usize,
 }
 
 impl Generation {
@@ -76,9 +80,29 @@ impl Generation {
         let frame = Frame::new(&self.id, &self.model, self.created);
         let mut steps = vec![send(frame.role(), false)];
         let n = self.tokens.len();
-        for (i, (r, t)) in self.tokens.iter().enumerate() {
-            let finish = (i + 1 == n).then_some(self.finish_reason.as_str());
-            steps.push(send(frame.token(self.field(*r), &escape(t), finish), true));
+        let mut i = 0;
+        while i < n {
+            let kind = self.tokens[i].0;
+            let mut end = i + 1;
+            while end < n && end - i < self.tokens_per_chunk.max(1) && self.tokens[end].0 == kind {
+                end += 1;
+            }
+            let text: String = self.tokens[i..end].iter().map(|t| t.1.as_str()).collect();
+            let finish = (end == n).then_some(self.finish_reason.as_str());
+            let field = self.field(kind);
+            let chunk = if self.continuous_usage {
+                frame.tokens_with_usage(
+                    field,
+                    &escape(&text),
+                    finish,
+                    self.prompt_tokens,
+                    end as u64,
+                )
+            } else {
+                frame.token(field, &escape(&text), finish)
+            };
+            steps.push(send(chunk, true));
+            i = end;
         }
         if n == 0 {
             let last = frame.token("content", "\"\"", Some(&self.finish_reason));

@@ -11,6 +11,8 @@ fn gen(form: ReasoningForm) -> Generation {
         prompt_tokens: 10,
         report_reasoning_tokens: false,
         include_usage: true,
+        continuous_usage: false,
+        tokens_per_chunk: 1,
     }
 }
 

@@ -47,6 +47,11 @@ pub struct OpenAiConfig {
     pub retries: u32,
     /// Model names this backend serves, for routing by `model`; empty: any.
     pub models: Vec<ServedModel>,
+    /// Ask for usage on every chunk (`stream_options.continuous_usage_stats`,
+    /// vLLM and SGLang), so reasoning is counted in real tokens even where
+    /// one chunk carries several (speculative decoding, stream intervals).
+    /// Off: one token a chunk, which undercounts such servers.
+    pub continuous_usage_stats: bool,
 }
 
 impl Default for OpenAiConfig {
@@ -66,6 +71,7 @@ impl Default for OpenAiConfig {
             max_response_bytes: 16 * 1024 * 1024,
             retries: 0,
             models: Vec::new(),
+            continuous_usage_stats: false,
         }
     }
 }
@@ -87,6 +93,7 @@ impl std::fmt::Debug for OpenAiConfig {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retries", &self.retries)
             .field("models", &self.models)
+            .field("continuous_usage_stats", &self.continuous_usage_stats)
             .finish()
     }
 }

@@ -137,7 +137,15 @@ impl OpenAiBackend {
 impl Backend for OpenAiBackend {
     async fn stream(&self, request: Map<String, Value>) -> Result<EventStream, AdapterError> {
         let norm = Normaliser::new(self.cfg.assume_open_think);
-        self.post_stream(stream_body(request), norm).await
+        let mut body = stream_body(request);
+        if self.cfg.continuous_usage_stats {
+            // Usage on every chunk: reasoning counted in real tokens.
+            body.insert(
+                "stream_options".into(),
+                serde_json::json!({"include_usage": true, "continuous_usage_stats": true}),
+            );
+        }
+        self.post_stream(body, norm).await
     }
 
     async fn continue_answer(

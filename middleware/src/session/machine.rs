@@ -120,6 +120,17 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                         let braking = state.brake(brake, &policy.config.brake_statement);
                         return Some((e, Phase::Braking(braking)));
                     }
+                    thinking::Step::BrakeNow(brake) => {
+                        drop(upstream);
+                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        Phase::Braking(state.brake(brake, &policy.config.brake_statement))
+                    }
+                    thinking::Step::Cut(e, brake) => {
+                        drop(upstream);
+                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning after the answer went over budget; cut");
+                        let end = SessionEvent::End(state.cut(brake, &policy.name));
+                        return Some((e, Phase::Closing(vec![end].into_iter())));
+                    }
                 },
             },
             Phase::Braking(braking) => {

@@ -24,6 +24,9 @@ pub(super) struct Thinking {
     cap_at: Option<u64>,
     /// The client's own reasoning budget for the request.
     budget: Option<u64>,
+    /// Reasoning tokens after the answer started (interleaved thinking):
+    /// counted against the request's budgets, not watched by text rules.
+    late_tokens: u64,
 }
 
 /// What one upstream event does.
@@ -34,6 +37,11 @@ pub(super) enum Step {
     Quiet,
     /// Pass this on, then brake.
     Brake(SessionEvent, Brake),
+    /// Brake now: the backend's token count shows a budget was reached.
+    BrakeNow(Brake),
+    /// Pass this on, then end the reply: reasoning after the answer started
+    /// went over a budget (there is no answer left to ask for).
+    Cut(SessionEvent, Brake),
 }
 
 impl Thinking {
@@ -48,6 +56,7 @@ impl Thinking {
             answered: false,
             cap_at: None,
             budget: None,
+            late_tokens: 0,
         }
     }
 
@@ -71,15 +80,18 @@ impl Thinking {
                 let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
                 match verdict {
                     Verdict::Brake(brake) => Step::Brake(event, brake),
-                    Verdict::Continue => match (self.budget, self.cap_at) {
-                        (Some(budget), _) if self.monitor.tokens() >= budget => {
-                            Step::Brake(event, self.forced("thinking_budget", format!("the request's reasoning budget of {budget} tokens")))
-                        }
-                        (_, Some(at)) if self.monitor.tokens() >= at => {
-                            Step::Brake(event, self.forced("max_tokens", format!("{at} reasoning tokens: the rest of the client's max_tokens is for the answer")))
-                        }
-                        _ => Step::Emit(event),
+                    Verdict::Continue => match self.over_budget(self.monitor.tokens()) {
+                        Some(brake) => Step::Brake(event, brake),
+                        None => Step::Emit(event),
                     },
+                }
+            }
+            BackendEvent::Reasoning(delta) => {
+                self.late_tokens += 1;
+                let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
+                match self.over_budget(self.monitor.tokens() + self.late_tokens) {
+                    Some(brake) => Step::Cut(event, brake),
+                    None => Step::Emit(event),
                 }
             }
             BackendEvent::Content(ref text) => {
@@ -99,7 +111,7 @@ impl Thinking {
             }
             BackendEvent::Usage(u) => {
                 self.usage = Some(u);
-                Step::Quiet
+                self.count_reported(u.completion_tokens)
             }
             other => Step::Emit(SessionEvent::Delta(other)),
         }
@@ -120,6 +132,68 @@ impl Thinking {
         ))
     }
 
+    /// The backend reported `completion_tokens` so far (on every chunk where
+    /// it can: vLLM's and SGLang's `continuous_usage_stats`). While the
+    /// model reasons they are all reasoning tokens, so the monitor's count
+    /// of one token a chunk is raised to the real figure, and a budget
+    /// crossed by a chunk of several tokens brakes at once.
+    fn count_reported(&mut self, completion_tokens: u64) -> Step {
+        let counted = self.monitor.tokens();
+        if self.answering || completion_tokens <= counted {
+            return Step::Quiet;
+        }
+        let extra = u32::try_from(completion_tokens - counted).unwrap_or(u32::MAX);
+        match self.monitor.observe_tokens("", extra) {
+            Verdict::Brake(brake) => Step::BrakeNow(brake),
+            Verdict::Continue => match self.over_budget(self.monitor.tokens()) {
+                Some(brake) => Step::BrakeNow(brake),
+                None => Step::Quiet,
+            },
+        }
+    }
+
+    /// The request's own limits on reasoning: its budget, and what its
+    /// `max_tokens` leaves for the answer.
+    fn over_budget(&self, tokens: u64) -> Option<Brake> {
+        match (self.budget, self.cap_at) {
+            (Some(budget), _) if tokens >= budget => Some(self.forced(
+                "thinking_budget",
+                format!("the request's reasoning budget of {budget} tokens"),
+            )),
+            (_, Some(at)) if tokens >= at => Some(self.forced(
+                "max_tokens",
+                format!(
+                    "{at} reasoning tokens: the rest of the client's max_tokens is for the answer"
+                ),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The end of a reply whose reasoning after the answer went over a
+    /// budget: what was generated stands, marked as braked, cut for length.
+    pub fn cut(self, brake: Brake, policy: &str) -> Summary {
+        let reasoning_tokens = self.monitor.tokens() + self.late_tokens;
+        let mut usage = usage::unbraked(self.usage, reasoning_tokens, self.answer_chunks);
+        usage.completion_tokens = usage
+            .completion_tokens
+            .max(reasoning_tokens + self.answer_chunks);
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+        usage.reasoning_tokens = Some(reasoning_tokens);
+        let answer_tokens = usage.completion_tokens.saturating_sub(reasoning_tokens);
+        Summary {
+            finish_reason: "length".into(),
+            usage,
+            report: report(
+                policy,
+                Some(&brake),
+                reasoning_tokens,
+                answer_tokens,
+                AnswerSource::Model,
+            ),
+        }
+    }
+
     /// A brake the request itself asks for (not a policy rule).
     fn forced(&self, rule: &'static str, reason: String) -> Brake {
         Brake {
@@ -132,7 +206,7 @@ impl Thinking {
 
     /// The upstream finished without a brake.
     pub fn finish(self, policy: &str) -> Summary {
-        let reasoning_tokens = self.monitor.tokens();
+        let reasoning_tokens = self.monitor.tokens() + self.late_tokens;
         let usage = usage::unbraked(self.usage, reasoning_tokens, self.answer_chunks);
         let answer_tokens = usage.completion_tokens.saturating_sub(reasoning_tokens);
         Summary {
@@ -205,9 +279,51 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_after_the_answer_counts_against_the_request_budget() {
+        let mut t = budget(100);
+        t.limit_reasoning(3);
+        t.observe(BackendEvent::Reasoning("a".into()));
+        t.observe(BackendEvent::Content("4".into()));
+        assert!(matches!(
+            t.observe(BackendEvent::Reasoning("b".into())),
+            Step::Emit(_)
+        ));
+        let Step::Cut(_, brake) = t.observe(BackendEvent::Reasoning("c".into())) else {
+            panic!("the third reasoning token, after the answer, reaches the budget of 3");
+        };
+        assert_eq!(brake.rule, "thinking_budget");
+        let summary = t.cut(brake, "p");
+        assert_eq!(summary.finish_reason, "length");
+        assert_eq!(summary.report.reasoning_tokens, 3);
+        assert!(summary.report.braked);
+    }
+
+    #[test]
+    fn reported_usage_raises_the_count_and_brakes_at_once() {
+        let mut t = budget(10);
+        t.observe(BackendEvent::Reasoning("several tokens".into()));
+        let usage = |n| Usage {
+            prompt_tokens: 5,
+            completion_tokens: n,
+            total_tokens: 5 + n,
+            reasoning_tokens: None,
+        };
+        assert!(matches!(
+            t.observe(BackendEvent::Usage(usage(6))),
+            Step::Quiet
+        ));
+        let Step::BrakeNow(brake) = t.observe(BackendEvent::Usage(usage(12))) else {
+            panic!("12 reported tokens pass the budget of 10");
+        };
+        assert_eq!(brake.rule, "budget");
+        assert_eq!(brake.tokens, 12);
+    }
+
+    #[test]
     fn finish_and_usage_are_kept_for_the_summary() {
         let mut t = budget(100);
         t.observe(BackendEvent::Reasoning("r".into()));
+        t.observe(BackendEvent::Content("four".into()));
         assert!(matches!(
             t.observe(BackendEvent::Finish("length".into())),
             Step::Quiet
