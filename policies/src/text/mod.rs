@@ -1,8 +1,10 @@
 //! Text machinery shared by the rules: segmentation, answers, markers.
 pub mod answer;
 pub mod braces;
+mod latex;
 pub mod markers;
 pub mod normalize;
+mod number;
 pub mod question;
 pub mod scanner;
 mod statement;
