@@ -25,23 +25,35 @@ def main():
     embedding = client.embeddings.create(model=model, input="two plus two")
     out["embedding"] = embedding.data[0].embedding
 
+    # A stateless request is braked (run as chat); the SDK's accumulating
+    # stream helper must accept selfbrake's events.
     response = client.responses.create(model=model, input="What is 2+2?")
-    out["response"] = {"text": response.output_text, "status": response.status}
+    out["response"] = {
+        "text": response.output_text,
+        "status": response.status,
+        "reasoning": response.output[0].content[0].text,
+        "types": [item.type for item in response.output],
+    }
     kinds, reasoning, text = [], [], []
-    # The raw events: the mock sends no content-part events, which the
-    # SDK's accumulating helper (`responses.stream`) needs.
-    events = client.responses.create(model=model, input="What is 2+2?", stream=True)
-    for event in events:
-        kinds.append(event.type)
-        if event.type == "response.reasoning_text.delta":
-            reasoning.append(event.delta)
-        elif event.type == "response.output_text.delta":
-            text.append(event.delta)
+    with client.responses.stream(model=model, input="What is 2+2?") as events:
+        for event in events:
+            kinds.append(event.type)
+            if event.type == "response.reasoning_text.delta":
+                reasoning.append(event.delta)
+            elif event.type == "response.output_text.delta":
+                text.append(event.delta)
+        final = events.get_final_response()
     out["response_stream"] = {
         "reasoning": "".join(reasoning),
         "text": "".join(text),
+        "final_text": final.output_text,
         "last": kinds[-1] if kinds else None,
     }
+    # One that builds on a stored response is the backend's own.
+    stored = client.responses.create(
+        model=model, input="And 3+3?", previous_response_id="resp_1"
+    )
+    out["response_passthrough"] = stored.output_text
 
     claude = anthropic.Anthropic(base_url=root, api_key=key, max_retries=0, timeout=30)
     message = claude.messages.create(

@@ -47,7 +47,9 @@ async fn each_route_reaches_the_backend_with_its_body_intact() {
         ),
         (
             "/v1/responses",
-            json!({"model": "mock-model", "input": "What is 2+2?", "reasoning": {"effort": "low"}}),
+            // Builds on a stored response: the backend's own Responses API
+            // (a stateless one is braked: tests/tests/responses.rs).
+            json!({"model": "mock-model", "input": "And 3+3?", "previous_response_id": "resp_1"}),
         ),
         (
             "/v1/messages",

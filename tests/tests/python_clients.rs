@@ -1,5 +1,5 @@
 //! The passthrough routes through the official Python clients: `openai` for
-//! completions, embeddings and responses, `anthropic` for messages (which
+//! completions, embeddings and responses (stateless ones braked), `anthropic` for messages (which
 //! sends its key as `x-api-key`). `scripts/test.sh` installs both into a
 //! venv and sets `SELFBRAKE_TEST_PYTHON`.
 mod common;
@@ -59,14 +59,27 @@ policy = "default"
     assert_eq!(seen["completion"]["text"], " 4");
     assert_eq!(seen["completion_stream"], " The answer is 4.");
     assert_eq!(seen["embedding"], serde_json::json!([0.25, -0.5, 0.125]));
-    assert_eq!(seen["response"]["text"], "The answer is 4.");
+    // `/v1/responses` stateless: braked through chat, in the Responses shape.
+    let answer = "The final answer is $\\boxed{4}$.";
+    assert_eq!(seen["response"]["text"], answer);
     assert_eq!(seen["response"]["status"], "completed");
     assert_eq!(
-        seen["response_stream"]["reasoning"],
-        "Two plus two is four."
+        seen["response"]["types"],
+        serde_json::json!(["reasoning", "message"])
     );
-    assert_eq!(seen["response_stream"]["text"], "The answer is 4.");
+    assert!(seen["response"]["reasoning"]
+        .as_str()
+        .unwrap()
+        .starts_with("Two plus two is 4."));
+    assert_eq!(seen["response_stream"]["text"], answer);
+    assert_eq!(seen["response_stream"]["final_text"], answer);
+    assert_eq!(
+        seen["response_stream"]["reasoning"],
+        seen["response"]["reasoning"]
+    );
     assert_eq!(seen["response_stream"]["last"], "response.completed");
+    // Stateful: the backend's own Responses API.
+    assert_eq!(seen["response_passthrough"], "The answer is 4.");
     assert_eq!(seen["message"]["text"], "The answer is 4.");
     assert_eq!(seen["message"]["stop"], "end_turn");
     assert_eq!(seen["message_stream"], "The answer is 4.");
@@ -77,7 +90,8 @@ policy = "default"
     let count = |path: &str| requests.iter().filter(|r| r.path == path).count();
     assert_eq!(count("/v1/completions"), 2);
     assert_eq!(count("/v1/embeddings"), 1);
-    assert_eq!(count("/v1/responses"), 2);
+    assert_eq!(count("/v1/responses"), 1, "only the stateful one");
+    assert_eq!(count("/v1/chat/completions"), 2, "the braked ones, as chat");
     assert_eq!(count("/v1/messages"), 2);
     for r in &requests {
         assert_eq!(r.body["model"], "qwen3-8b", "{}: {}", r.path, r.body);
@@ -91,7 +105,11 @@ policy = "default"
     assert_eq!(first("/v1/completions")["prompt"], "2+2=");
     assert_eq!(first("/v1/completions")["max_tokens"], 4);
     assert_eq!(first("/v1/embeddings")["input"], "two plus two");
-    assert_eq!(first("/v1/responses")["input"], "What is 2+2?");
+    assert_eq!(first("/v1/responses")["previous_response_id"], "resp_1");
+    assert_eq!(
+        first("/v1/chat/completions")["messages"],
+        serde_json::json!([{"role": "user", "content": "What is 2+2?"}])
+    );
     assert_eq!(first("/v1/messages")["max_tokens"], 16);
     assert_eq!(first("/v1/messages")["messages"][0]["content"], "2+2?");
     let messages = requests.iter().find(|r| r.path == "/v1/messages").unwrap();

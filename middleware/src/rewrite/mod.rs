@@ -4,6 +4,7 @@ mod encoder;
 pub mod headers;
 mod identity;
 mod request;
+pub mod responses;
 mod tenant;
 
 pub use complete::CompletionBuilder;

@@ -15,6 +15,12 @@ impl ChatRequest {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             ProxyError::bad_request(format!("request body is not valid JSON: {e}"), None)
         })?;
+        Self::from_value(value)
+    }
+
+    /// Validates a request body already parsed (or built from another API's
+    /// request, as `/v1/responses` is).
+    pub fn from_value(value: Value) -> Result<Self, ProxyError> {
         let Value::Object(body) = value else {
             return Err(ProxyError::bad_request(
                 "request body must be a JSON object",

@@ -8,23 +8,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::StreamExt;
-use selfbrake_adapters::BackendEvent;
-use serde_json::{Map, Value};
-use std::sync::Arc;
 
 use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
+use super::open::{open, Opened};
 use super::watched::Watched;
 use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
-use crate::gateway::{fails_over, InFlight, Policy};
-use crate::metrics::BackendLabels;
-use crate::pipeline::{read_body, RequestContext, POLICY_HEADER};
-use crate::rewrite::{
-    apply_tenant_rules, outcome_headers, take_reasoning_budget, ChatRequest, CompletionBuilder,
-    SseEncoder,
-};
-use crate::session::{self, SessionContext, SessionEvent};
+use crate::pipeline::{read_body, RequestContext};
+use crate::rewrite::{outcome_headers, ChatRequest, CompletionBuilder, SseEncoder};
+use crate::session::SessionEvent;
 
 /// `POST /v1/chat/completions`: the braked route.
 pub async fn chat_completions(
@@ -51,56 +44,6 @@ pub async fn chat_completions(
     }
 }
 
-/// Starts the session on the least busy backend of the tenant that serves
-/// `model`, failing over to the next one when a backend cannot be reached
-/// or does not answer before its first byte (nothing was sent yet).
-async fn open_session(
-    state: &AppState,
-    ctx: &RequestContext,
-    policy: &Arc<Policy>,
-    request: Map<String, Value>,
-    model: Option<&str>,
-    reasoning_budget: Option<u64>,
-) -> Result<
-    (
-        impl futures::Stream<Item = SessionEvent> + Send + 'static,
-        InFlight,
-    ),
-    ProxyError,
-> {
-    let mut routes = ctx.tenant.routes(model)?.into_iter().peekable();
-    while let Some(route) = routes.next() {
-        let mut body = request.clone();
-        route.apply(&mut body);
-        let in_flight = route.upstream.begin();
-        let started = std::time::Instant::now();
-        let opened = session::start(SessionContext {
-            backend: route.upstream.backend.clone(),
-            policy: policy.clone(),
-            request: body,
-            reasoning_budget,
-        })
-        .await;
-        match opened {
-            Ok(events) => {
-                state
-                    .metrics
-                    .upstream_first_byte
-                    .get_or_create(&BackendLabels {
-                        backend: route.upstream.name.clone(),
-                    })
-                    .observe(started.elapsed().as_secs_f64());
-                return Ok((events, in_flight));
-            }
-            Err(error) if routes.peek().is_some() && fails_over(&error) => {
-                tracing::warn!(backend = %route.upstream.name, error = %error, "backend failed before its first byte; failing over");
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    Err(ProxyError::Internal("no backend to route to".into()))
-}
-
 /// Body → request → session → response. Errors before the session's first
 /// event become an HTTP status; later ones end the response (see `Observed`).
 async fn serve(
@@ -119,64 +62,23 @@ async fn serve(
     )
     .await
     .map_err(|_| ProxyError::RequestTimeout)??;
-    let mut request = ChatRequest::parse(&bytes)?;
-    apply_tenant_rules(&mut request.body, &ctx.tenant.config)?;
-    let reasoning_budget = take_reasoning_budget(&mut request.body);
-    // `reasoning_effort` picks the policy the tenant maps it to, unless the
-    // request named one with the policy header.
-    let policy = match request
-        .body
-        .get("reasoning_effort")
-        .and_then(|e| e.as_str())
-    {
-        Some(effort) if !headers.contains_key(POLICY_HEADER) => ctx
-            .tenant
-            .effort_policy(effort)
-            .unwrap_or_else(|| ctx.policy.clone()),
-        _ => ctx.policy.clone(),
-    };
-    if let Some(prompt) = &policy.config.system_prompt {
-        request.inject_system_prompt(prompt);
-    }
+    let request = ChatRequest::parse(&bytes)?;
+    let Opened {
+        events,
+        policy,
+        model,
+        stream,
+        include_usage,
+        setup,
+    } = open(state, &ctx, headers, request).await?;
     let reasoning_field = server.reasoning_field;
-    let include_usage = request
-        .body
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    let model = request.model().map(str::to_string);
-    tracing::debug!(tenant = %ctx.tenant.name, policy = %policy.name, stream = request.stream, "chat request");
-    let setup = ctx.received.elapsed();
-    let (events, in_flight) = open_session(
-        state,
-        &ctx,
-        &policy,
-        request.body,
-        model.as_deref(),
-        reasoning_budget,
-    )
-    .await?;
-    // The backend counts the request as in flight for as long as its events
-    // flow; the client sees the model name it asked for, not an alias's
-    // upstream name.
-    let client_model = model.clone();
-    let events = events.map(move |mut event| {
-        let _ = &in_flight;
-        if let (SessionEvent::Delta(BackendEvent::Meta { model, .. }), Some(asked)) =
-            (&mut event, &client_model)
-        {
-            model.clone_from(asked);
-        }
-        event
-    });
     let tags = RequestTags {
         tenant: tags.tenant.clone(),
         policy: policy.name.clone(),
     };
     let metrics = state.metrics.clone();
     let policy_name = policy.name.clone();
-    if request.stream {
+    if stream {
         let mut encoder =
             SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);
         let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));

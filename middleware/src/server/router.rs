@@ -17,6 +17,7 @@ use crate::pipeline::request_layers;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/responses", post(super::responses::responses))
         .route("/v1/models", get(list_models))
         .route("/healthz", get(healthz))
         .route("/metrics", get(guarded_metrics))
