@@ -14,7 +14,8 @@ pub const POLICY: HeaderName = HeaderName::from_static("x-selfbrake-policy");
 /// The braking outcome as response headers, so that a gateway in front can
 /// log braking without parsing bodies. From a completion's `selfbrake`
 /// object; a streaming response has sent its headers before the outcome is
-/// known and carries only [`POLICY`].
+/// known and carries [`POLICY`], the rest as trailers where the client
+/// accepts them (`server::trailers`).
 pub fn outcome_headers(report: &Value, headers: &mut HeaderMap) {
     if let Some(braked) = report.get("braked").and_then(Value::as_bool) {
         headers.insert(

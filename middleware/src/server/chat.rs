@@ -12,6 +12,7 @@ use futures::StreamExt;
 use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
 use super::open::{open, Opened};
+use super::trailers::{accepts_trailers, announcement, OutcomeSlot, WithTrailers};
 use super::watched::Watched;
 use super::{AppState, ConnectionWatch, RequestWatch};
 use crate::error::ProxyError;
@@ -81,11 +82,14 @@ async fn serve(
     if stream {
         let mut encoder =
             SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);
+        let slot = OutcomeSlot::default();
+        let outcome = slot.clone();
+        let events = events.inspect(move |event| outcome.record(event));
         let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));
         let body = Observed::new(events, encode, metrics, tags, ctx.admission, setup);
         // Outermost, so it sees only the polls of the connection itself.
         let body = Watched::new(Coalesce::new(body), watch);
-        return Ok((
+        let mut response = (
             StatusCode::OK,
             [
                 (header::CONTENT_TYPE, "text/event-stream"),
@@ -97,9 +101,16 @@ async fn serve(
                 header::HeaderValue::from_str(&policy_name)
                     .unwrap_or(header::HeaderValue::from_static("unknown")),
             )],
-            Body::from_stream(body),
         )
-            .into_response());
+            .into_response();
+        if accepts_trailers(headers) {
+            let (name, value) = announcement();
+            response.headers_mut().insert(name, value);
+            *response.body_mut() = Body::new(WithTrailers::new(body, slot));
+        } else {
+            *response.body_mut() = Body::from_stream(body);
+        }
+        return Ok(response);
     }
     let mut builder = CompletionBuilder::new(reasoning_field, model.as_deref());
     // Held to the end: the total deadline covers a non-streaming reply too.

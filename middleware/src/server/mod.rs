@@ -9,6 +9,7 @@ mod passthrough;
 mod responses;
 mod router;
 mod state;
+mod trailers;
 mod watch;
 mod watched;
 
