@@ -137,6 +137,7 @@ impl Config {
             }
         }
         self.validate_tenants(&mut issues);
+        issues.extend(self.telemetry.issues());
         issues
     }
 

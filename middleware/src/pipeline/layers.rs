@@ -33,7 +33,9 @@ pub fn request_layers(routes: Router<AppState>, state: AppState) -> Router {
                     .get(&REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+                let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+                crate::telemetry::adopt_client_context(&span, request.headers());
+                span
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

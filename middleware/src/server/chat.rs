@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::StreamExt;
+use selfbrake_adapters::Propagation;
 
 use super::coalesce::Coalesce;
 use super::observe::{Observed, RequestTags};
@@ -33,6 +34,7 @@ pub async fn chat_completions(
     let tags = RequestTags {
         tenant: ctx.tenant.name.clone(),
         policy: ctx.policy.name.clone(),
+        received: ctx.received,
     };
     let max = Duration::from_millis(ctx.gateway.server.max_request_ms);
     let watch = watch.map(|Extension(w)| w.request(max));
@@ -42,6 +44,9 @@ pub async fn chat_completions(
             state
                 .metrics
                 .request(&tags.tenant, &tags.policy, "rejected");
+            state
+                .metrics
+                .finished(&tags.tenant, "rejected", tags.received.elapsed());
             error.into_response()
         }
     }
@@ -100,6 +105,7 @@ async fn serve(
         policy: policy.clone(),
         request: request.body,
         reasoning_budget,
+        propagation: Propagation::from_client(headers),
     })
     .await?;
     state
@@ -112,6 +118,7 @@ async fn serve(
     let tags = RequestTags {
         tenant: tags.tenant.clone(),
         policy: policy.name.clone(),
+        received: tags.received,
     };
     let metrics = state.metrics.clone();
     let policy_name = policy.name.clone();

@@ -5,6 +5,7 @@ mod listen;
 mod models;
 mod observe;
 mod passthrough;
+mod ready;
 mod router;
 mod state;
 mod watch;
@@ -12,6 +13,7 @@ mod watched;
 
 pub use chat::chat_completions;
 pub use listen::{serve, ClientLimits};
+pub use ready::Readiness;
 pub use router::{admin_router, router};
 pub use state::AppState;
 pub use watch::{ConnectionWatch, Expired, RequestWatch};

@@ -1,0 +1,170 @@
+//! OpenTelemetry end to end: a braked request's spans reach an OTLP/HTTP
+//! collector (an in-process receiver decoding the protobuf the exporter
+//! sends) under the client's trace, and the upstream gets that trace too.
+//!
+//! The tracing subscriber is process-wide, so this file holds one test.
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use common::{client, config, read_sse, request, Proxy};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use selfbrake::config::TelemetryConfig;
+use selfbrake::telemetry::Telemetry;
+use selfbrake_tests::{MockConfig, MockUpstream, Script};
+use tracing_subscriber::layer::SubscriberExt;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CLIENT_SPAN: &str = "00f067aa0ba902b7";
+
+/// Spans received, with the `service.name` of their resource.
+type Received = Arc<Mutex<Vec<(String, Span)>>>;
+
+/// An OTLP/HTTP receiver on loopback: `POST /v1/traces`, protobuf.
+async fn collector() -> (String, Received) {
+    let received = Received::default();
+    let app = axum::Router::new()
+        .route("/v1/traces", axum::routing::post(accept))
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+async fn accept(
+    State(received): State<Received>,
+    body: Bytes,
+) -> impl axum::response::IntoResponse {
+    let Ok(export) = ExportTraceServiceRequest::decode(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain")],
+        );
+    };
+    let mut received = received.lock().unwrap();
+    for resource_spans in export.resource_spans {
+        let service = resource_spans
+            .resource
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .find(|kv| kv.key == "service.name")
+            .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                AnyValue::StringValue(s) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        for scope in resource_spans.scope_spans {
+            for span in scope.spans {
+                received.push((service.clone(), span));
+            }
+        }
+    }
+    // An empty ExportTraceServiceResponse.
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-protobuf")],
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The received span named `name` in trace [`TRACE_ID`].
+fn find<'s>(spans: &'s [(String, Span)], name: &str) -> Option<&'s (String, Span)> {
+    spans
+        .iter()
+        .find(|(_, s)| s.name == name && hex(&s.trace_id) == TRACE_ID)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_braked_request_is_one_trace_under_the_clients_with_the_upstream_in_it() {
+    let (endpoint, received) = collector().await;
+    let telemetry = Telemetry::start(&TelemetryConfig {
+        otlp_endpoint: Some(endpoint),
+        service_name: "selfbrake-under-test".into(),
+        sample_ratio: 1.0,
+    })
+    .unwrap()
+    .expect("an endpoint turns telemetry on");
+    let telemetry = Arc::new(telemetry);
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(telemetry.layer()))
+        .unwrap();
+
+    let script = Script::new(
+        "Two plus two. That is 4. Let me check again, 2 + 2 = 4. Yes.",
+        "The answer is 4.",
+    );
+    let mock = MockUpstream::start(MockConfig::with_script(script)).await;
+    let policy =
+        "answer_max_tokens = 16\nrules = [{ kind = \"budget\", max_reasoning_tokens = 3 }]";
+    let proxy = Proxy::start(&config(&mock.base_url(), policy)).await;
+    let response = client()
+        .post(proxy.url("/v1/chat/completions"))
+        .header("traceparent", format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))
+        .json(&request(true))
+        .send()
+        .await
+        .unwrap();
+    let events = read_sse(response).await;
+    assert!(
+        events.iter().any(|e| e.data.contains("\"braked\":true")),
+        "the request braked"
+    );
+
+    // The request span ends once the response body is dropped: flush until all four arrived.
+    let names = ["request", "upstream", "brake", "continuation"];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let spans = loop {
+        let flushing = telemetry.clone();
+        tokio::task::spawn_blocking(move || flushing.flush())
+            .await
+            .unwrap();
+        let spans = received.lock().unwrap().clone();
+        if names.iter().all(|n| find(&spans, n).is_some()) {
+            break spans;
+        }
+        assert!(Instant::now() < deadline, "spans received: {spans:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let (service, request_span) = find(&spans, "request").unwrap();
+    assert_eq!(service, "selfbrake-under-test");
+    assert_eq!(
+        hex(&request_span.parent_span_id),
+        CLIENT_SPAN,
+        "child of the client's span"
+    );
+    for name in ["upstream", "brake", "continuation"] {
+        let (_, span) = find(&spans, name).unwrap();
+        assert_eq!(
+            span.parent_span_id, request_span.span_id,
+            "{name} is a child of request"
+        );
+    }
+
+    // Each upstream call carries the trace, with its own span as the parent.
+    let upstream: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/chat/completions")
+        .collect();
+    assert_eq!(upstream.len(), 2, "the request and its continuation");
+    for (sent, name) in upstream.iter().zip(["upstream", "continuation"]) {
+        let (_, span) = find(&spans, name).unwrap();
+        let expected = format!("00-{TRACE_ID}-{}-01", hex(&span.span_id));
+        assert_eq!(
+            sent.header("traceparent"),
+            Some(expected.as_str()),
+            "{name}"
+        );
+    }
+}
