@@ -14,11 +14,12 @@ use axum::http::{header, StatusCode};
 use common::{client, config, read_sse, request, Proxy};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode as SpanStatus;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use selfbrake::config::TelemetryConfig;
 use selfbrake::telemetry::Telemetry;
-use selfbrake_tests::{MockConfig, MockUpstream, Script};
+use selfbrake_tests::{Misbehaviour, MockConfig, MockUpstream, Script};
 use tracing_subscriber::layer::SubscriberExt;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -80,9 +81,47 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The received span named `name` in trace [`TRACE_ID`].
 fn find<'s>(spans: &'s [(String, Span)], name: &str) -> Option<&'s (String, Span)> {
+    find_in(spans, TRACE_ID, name)
+}
+
+fn find_in<'s>(spans: &'s [(String, Span)], trace: &str, name: &str) -> Option<&'s (String, Span)> {
     spans
         .iter()
-        .find(|(_, s)| s.name == name && hex(&s.trace_id) == TRACE_ID)
+        .find(|(_, s)| s.name == name && hex(&s.trace_id) == trace)
+}
+
+/// The integer attribute `key` of `span`.
+fn int_attribute(span: &Span, key: &str) -> Option<i64> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            AnyValue::IntValue(i) => Some(*i),
+            _ => None,
+        })
+}
+
+/// Flushes until `names` all arrived in `trace` (a request span ends once
+/// its response body is dropped), then returns every span received.
+async fn spans_of(
+    telemetry: &Arc<Telemetry>,
+    received: &Received,
+    trace: &str,
+    names: &[&str],
+) -> Vec<(String, Span)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let flushing = telemetry.clone();
+        tokio::task::spawn_blocking(move || flushing.flush())
+            .await
+            .unwrap();
+        let spans = received.lock().unwrap().clone();
+        if names.iter().all(|n| find_in(&spans, trace, n).is_some()) {
+            return spans;
+        }
+        assert!(Instant::now() < deadline, "spans received: {spans:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,21 +159,8 @@ async fn a_braked_request_is_one_trace_under_the_clients_with_the_upstream_in_it
         "the request braked"
     );
 
-    // The request span ends once the response body is dropped: flush until all four arrived.
     let names = ["request", "upstream", "brake", "continuation"];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let spans = loop {
-        let flushing = telemetry.clone();
-        tokio::task::spawn_blocking(move || flushing.flush())
-            .await
-            .unwrap();
-        let spans = received.lock().unwrap().clone();
-        if names.iter().all(|n| find(&spans, n).is_some()) {
-            break spans;
-        }
-        assert!(Instant::now() < deadline, "spans received: {spans:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let spans = spans_of(&telemetry, &received, TRACE_ID, &names).await;
 
     let (service, request_span) = find(&spans, "request").unwrap();
     assert_eq!(service, "selfbrake-under-test");
@@ -142,6 +168,12 @@ async fn a_braked_request_is_one_trace_under_the_clients_with_the_upstream_in_it
         hex(&request_span.parent_span_id),
         CLIENT_SPAN,
         "child of the client's span"
+    );
+    assert_eq!(
+        int_attribute(request_span, "http.response.status_code"),
+        Some(200),
+        "{:?}",
+        request_span.attributes
     );
     for name in ["upstream", "brake", "continuation"] {
         let (_, span) = find(&spans, name).unwrap();
@@ -167,4 +199,35 @@ async fn a_braked_request_is_one_trace_under_the_clients_with_the_upstream_in_it
             "{name}"
         );
     }
+
+    // An upstream that fails: its span is marked failed, with why.
+    mock.set_fault(Misbehaviour::status(500, "engine crashed"));
+    let failing_trace = "0af7651916cd43dd8448eb211c80319c";
+    let response = client()
+        .post(proxy.url("/v1/chat/completions"))
+        .header(
+            "traceparent",
+            format!("00-{failing_trace}-b7ad6b7169203331-01"),
+        )
+        .json(&request(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let spans = spans_of(
+        &telemetry,
+        &received,
+        failing_trace,
+        &["request", "upstream"],
+    )
+    .await;
+    let (_, request_span) = find_in(&spans, failing_trace, "request").unwrap();
+    assert_eq!(
+        int_attribute(request_span, "http.response.status_code"),
+        Some(502)
+    );
+    let (_, upstream_span) = find_in(&spans, failing_trace, "upstream").unwrap();
+    let status = upstream_span.status.as_ref().expect("a status");
+    assert_eq!(status.code, SpanStatus::Error as i32, "{status:?}");
+    assert!(status.message.contains("500"), "{status:?}");
 }

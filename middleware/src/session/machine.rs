@@ -76,7 +76,8 @@ pub async fn start(
         .backend
         .stream_with(ctx.request.clone(), &propagation)
         .instrument(span.clone())
-        .await?;
+        .await
+        .inspect_err(|e| spans::failed(&span, e))?;
     let upstream = telemetry::in_span(upstream, span);
     let mut thinking = Thinking::new(monitor);
     if let Some(budget) = ctx.reasoning_budget {
@@ -206,6 +207,7 @@ async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
             stream: telemetry::in_span(stream, span),
         },
         Err(e) => {
+            spans::failed(&span, &e);
             let events = braking.close(OnBrake::Continue, Some(e), &ctx.policy.name, wrapping);
             Phase::Closing(events.into_iter())
         }

@@ -7,23 +7,28 @@ use selfbrake_adapters::EventStream;
 use tracing::Span;
 
 pin_project! {
-    /// A stream that lives inside a span: the span ends when the stream is
-    /// dropped (the upstream generation ended or was cut), and whatever is
-    /// logged while it is polled belongs to it.
-    pub struct Spanned<S> {
+    /// A backend's stream that lives inside a span: the span ends when the
+    /// stream is dropped (the generation ended or was cut), is marked failed
+    /// when the stream fails, and whatever is logged while it is polled
+    /// belongs to it.
+    pub struct Spanned {
         #[pin]
-        inner: S,
+        inner: EventStream,
         span: Span,
     }
 }
 
-impl<S: Stream> Stream for Spanned<S> {
-    type Item = S::Item;
+impl Stream for Spanned {
+    type Item = <EventStream as Stream>::Item;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
         let _entered = this.span.enter();
-        this.inner.poll_next(cx)
+        let polled = this.inner.poll_next(cx);
+        if let Poll::Ready(Some(Err(error))) = &polled {
+            super::spans::failed(this.span, error);
+        }
+        polled
     }
 }
 
