@@ -146,6 +146,10 @@ async fn a_braked_request_is_one_trace_under_the_clients_with_the_upstream_in_it
     let policy =
         "answer_max_tokens = 16\nrules = [{ kind = \"budget\", max_reasoning_tokens = 3 }]";
     let proxy = Proxy::start(&config(&mock.base_url(), policy)).await;
+    for probe in ["/healthz", "/readyz"] {
+        let answer = client().get(proxy.url(probe)).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{probe}");
+    }
     let response = client()
         .post(proxy.url("/v1/chat/completions"))
         .header("traceparent", format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))
@@ -175,6 +179,17 @@ async fn a_braked_request_is_one_trace_under_the_clients_with_the_upstream_in_it
         "{:?}",
         request_span.attributes
     );
+    // Probes are not traced.
+    let paths: Vec<_> = spans
+        .iter()
+        .flat_map(|(_, span)| &span.attributes)
+        .filter(|kv| kv.key == "path")
+        .filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            AnyValue::StringValue(path) => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paths, ["/v1/chat/completions"]);
     for name in ["upstream", "brake", "continuation"] {
         let (_, span) = find(&spans, name).unwrap();
         assert_eq!(

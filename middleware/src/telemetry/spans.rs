@@ -18,9 +18,16 @@ use tracing::{info_span, Span};
 
 use crate::pipeline::REQUEST_ID;
 
+/// Probe routes, polled every few seconds by every load balancer and
+/// kubelet: no span, so they fill no trace store.
+const PROBES: &[&str] = &["/healthz", "/readyz"];
+
 /// The request's own span, which every log line of the request carries
 /// (with its id), continuing the client's trace where it sent one.
 pub fn request<B>(request: &Request<B>) -> Span {
+    if PROBES.contains(&request.uri().path()) {
+        return Span::none();
+    }
     let id = request
         .headers()
         .get(&REQUEST_ID)
