@@ -78,7 +78,15 @@ async fn spans_queued_at_sigterm_are_flushed_before_exit() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The exporter sends a batch every 5 s: stopping at once leaves these spans queued.
+    // One traced request (probes are not traced); its backend is down, which
+    // changes nothing here. The exporter sends a batch every 5 s: stopping at
+    // once leaves its spans queued.
+    let models = client
+        .get(format!("{base}/v1/models"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(models.status(), 502);
     assert!(received.lock().unwrap().is_empty());
     let term = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
