@@ -67,7 +67,13 @@ impl Telemetry {
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
-        tracing_opentelemetry::layer().with_tracer(self.provider.tracer("selfbrake"))
+        tracing_opentelemetry::layer()
+            .with_tracer(self.provider.tracer("selfbrake"))
+            // The request and upstream spans are entered on every token's
+            // poll: timing each entry (busy/idle) would cost per token.
+            .with_tracked_inactivity(false)
+            // Async spans hop threads: the creating thread says nothing.
+            .with_threads(false)
     }
 
     /// Sends the spans queued so far now, rather than at the next batch
