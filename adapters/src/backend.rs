@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::format::PrefixFormat;
-use crate::{AdapterError, BackendEvent};
+use crate::{AdapterError, BackendEvent, Propagation};
 
 /// A stream of normalised events. Dropping it cancels the upstream request.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<BackendEvent, AdapterError>> + Send>>;
@@ -47,6 +47,30 @@ pub trait Backend: Send + Sync {
         request: Map<String, Value>,
         continuation: Continuation,
     ) -> Result<EventStream, AdapterError>;
+
+    /// [`stream`](Self::stream) with the headers the request propagates
+    /// upstream (trace context, request id). Backends that make no HTTP
+    /// call keep this default, which has nothing to send them on.
+    async fn stream_with(
+        &self,
+        request: Map<String, Value>,
+        propagation: &Propagation,
+    ) -> Result<EventStream, AdapterError> {
+        let _ = propagation;
+        self.stream(request).await
+    }
+
+    /// [`continue_answer`](Self::continue_answer) with the headers the
+    /// request propagates upstream (see [`stream_with`](Self::stream_with)).
+    async fn continue_answer_with(
+        &self,
+        request: Map<String, Value>,
+        continuation: Continuation,
+        propagation: &Propagation,
+    ) -> Result<EventStream, AdapterError> {
+        let _ = propagation;
+        self.continue_answer(request, continuation).await
+    }
 
     fn continuation_mode(&self) -> ContinuationMode;
 

@@ -16,6 +16,7 @@ pub mod format;
 pub mod forward;
 pub mod mistralrs;
 pub mod openai;
+mod propagation;
 mod retry;
 mod served;
 
@@ -25,5 +26,6 @@ pub use error::{AdapterError, Fault};
 pub use event::{BackendEvent, Usage};
 pub use format::PrefixFormat;
 pub use forward::Forward;
+pub use propagation::{Propagation, PROPAGATED_HEADERS};
 pub use retry::Retry;
 pub use served::{ModelAlias, ServedModel};

@@ -4,7 +4,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
+use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, Propagation};
 
 /// Retries a backend call that failed before its response started.
 ///
@@ -72,6 +72,28 @@ impl Backend for Retry {
         self.attempt(|| {
             self.inner
                 .continue_answer(request.clone(), continuation.clone())
+        })
+        .await
+    }
+
+    async fn stream_with(
+        &self,
+        request: Map<String, Value>,
+        propagation: &Propagation,
+    ) -> Result<EventStream, AdapterError> {
+        self.attempt(|| self.inner.stream_with(request.clone(), propagation))
+            .await
+    }
+
+    async fn continue_answer_with(
+        &self,
+        request: Map<String, Value>,
+        continuation: Continuation,
+        propagation: &Propagation,
+    ) -> Result<EventStream, AdapterError> {
+        self.attempt(|| {
+            self.inner
+                .continue_answer_with(request.clone(), continuation.clone(), propagation)
         })
         .await
     }

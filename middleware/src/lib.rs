@@ -17,6 +17,7 @@ pub mod reload;
 pub mod rewrite;
 pub mod server;
 pub mod session;
+pub mod telemetry;
 
 pub use brake::BrakeLayer;
 pub use error::ProxyError;

@@ -31,6 +31,20 @@ pub struct TenantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub tenant: String,
+    /// As in [`RequestLabels::outcome`], plus `cancelled` (the client left).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BrakedLabels {
+    pub tenant: String,
+    /// `true` or `false`.
+    pub braked: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BackendLabels {
     pub backend: String,
 }
@@ -57,10 +71,28 @@ pub struct Metrics {
     /// Admissions the shared limits store could not answer (admitted or
     /// refused as `limits.on_store_error` says).
     pub limits_store_errors: Counter,
+    /// From the request's arrival to its first reasoning or answer text.
+    pub time_to_first_token: HistogramFamily<TenantLabels>,
+    /// From the request's arrival to its last byte, by how it ended.
+    pub request_duration: HistogramFamily<OutcomeLabels>,
+    /// Reasoning tokens of each finished request, braked or not. The tokens a
+    /// brake saves are never generated, so no request can count them; the
+    /// two distributions side by side show what braking shortens.
+    pub reasoning_tokens_per_request: HistogramFamily<BrakedLabels>,
 }
 
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+/// 50 ms .. ~7 min: whole requests, long reasoning included.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.05, 2.0, 14))
+}
+
+/// 16 .. 32768 tokens.
+fn tokens_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(16.0, 2.0, 12))
 }
 
 impl Default for Metrics {
@@ -124,6 +156,27 @@ impl Metrics {
             "Admissions the limits store (Redis) could not answer",
             limits_store_errors.clone(),
         );
+        let time_to_first_token: HistogramFamily<TenantLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "time_to_first_token_seconds",
+            "Time from request to the first reasoning or answer text sent to the client",
+            time_to_first_token.clone(),
+        );
+        let request_duration: HistogramFamily<OutcomeLabels> =
+            Family::new_with_constructor(duration_histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time from request to its last byte, by tenant and outcome",
+            request_duration.clone(),
+        );
+        let reasoning_tokens_per_request: HistogramFamily<BrakedLabels> =
+            Family::new_with_constructor(tokens_histogram);
+        registry.register(
+            "request_reasoning_tokens",
+            "Reasoning tokens per finished request, by tenant and whether it was braked",
+            reasoning_tokens_per_request.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -135,6 +188,9 @@ impl Metrics {
             streams_in_flight,
             reloads,
             limits_store_errors,
+            time_to_first_token,
+            request_duration,
+            reasoning_tokens_per_request,
         }
     }
 
@@ -145,6 +201,16 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics");
         }
         out
+    }
+
+    /// A request of `tenant` ended `outcome` after `duration`.
+    pub fn finished(&self, tenant: &str, outcome: &str, duration: std::time::Duration) {
+        self.request_duration
+            .get_or_create(&OutcomeLabels {
+                tenant: tenant.into(),
+                outcome: outcome.into(),
+            })
+            .observe(duration.as_secs_f64());
     }
 
     pub fn request(&self, tenant: &str, policy: &str, outcome: &str) {

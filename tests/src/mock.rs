@@ -32,10 +32,23 @@ pub struct RecordedRequest {
     pub authorization: Option<String>,
     /// Names of every header received, lower-case.
     pub header_names: Vec<String>,
+    /// Every header received (lower-case name, value), for the ones a test
+    /// checks the value of: trace context, request id.
+    pub headers: Vec<(String, String)>,
     /// Whether the mock treated it as a continuation (last message from
     /// the assistant).
     pub continuation: bool,
     pub at: Instant,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (lower-case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 pub(crate) struct Shared {
@@ -73,6 +86,13 @@ pub(crate) fn record(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         header_names: headers.keys().map(|k| k.as_str().to_string()).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_string(), value)
+            })
+            .collect(),
         continuation: cont,
         at: Instant::now(),
     });

@@ -40,7 +40,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::format::PrefixFormat;
-use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream};
+use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, Propagation};
 use http::{check_status, is_json, read_capped, send};
 
 pub use config::OpenAiConfig;
@@ -94,11 +94,16 @@ impl OpenAiBackend {
         &self,
         body: Map<String, Value>,
         norm: Normaliser,
+        propagation: &Propagation,
     ) -> Result<EventStream, AdapterError> {
         let start = tokio::time::Instant::now();
         let url = format!("{}/chat/completions", self.base);
         tracing::debug!(%url, "upstream chat request");
-        let rb = self.with_auth(self.client.post(&url).json(&body));
+        let rb = self
+            .client
+            .post(&url)
+            .headers(propagation.headers().clone());
+        let rb = self.with_auth(rb.json(&body));
         let first = self.cfg.first_byte_timeout.min(self.cfg.max_stream);
         let resp = send(rb, first).await?;
         let resp = check_status(resp, self.cfg.first_byte_timeout).await?;
@@ -136,6 +141,23 @@ impl OpenAiBackend {
 #[async_trait]
 impl Backend for OpenAiBackend {
     async fn stream(&self, request: Map<String, Value>) -> Result<EventStream, AdapterError> {
+        self.stream_with(request, &Propagation::default()).await
+    }
+
+    async fn continue_answer(
+        &self,
+        request: Map<String, Value>,
+        continuation: Continuation,
+    ) -> Result<EventStream, AdapterError> {
+        self.continue_answer_with(request, continuation, &Propagation::default())
+            .await
+    }
+
+    async fn stream_with(
+        &self,
+        request: Map<String, Value>,
+        propagation: &Propagation,
+    ) -> Result<EventStream, AdapterError> {
         let norm = Normaliser::new(self.cfg.assume_open_think);
         let mut body = stream_body(request);
         if self.cfg.continuous_usage_stats {
@@ -145,13 +167,14 @@ impl Backend for OpenAiBackend {
                 serde_json::json!({"include_usage": true, "continuous_usage_stats": true}),
             );
         }
-        self.post_stream(body, norm).await
+        self.post_stream(body, norm, propagation).await
     }
 
-    async fn continue_answer(
+    async fn continue_answer_with(
         &self,
         request: Map<String, Value>,
         continuation: Continuation,
+        propagation: &Propagation,
     ) -> Result<EventStream, AdapterError> {
         let body = continuation_body(
             request,
@@ -162,7 +185,8 @@ impl Backend for OpenAiBackend {
         // The prefix closed `</think>`: content is the answer, once any echo
         // of the prefix (llama.cpp's server repeats it) is removed.
         let sent = crate::format::prefix(self.cfg.prefix_format, &continuation.reasoning);
-        self.post_stream(body, Normaliser::continuation(sent)).await
+        self.post_stream(body, Normaliser::continuation(sent), propagation)
+            .await
     }
 
     fn continuation_mode(&self) -> ContinuationMode {

@@ -3,14 +3,31 @@ use std::path::PathBuf;
 use anyhow::Context;
 use selfbrake::config::Config;
 use selfbrake::server::ClientLimits;
+use selfbrake::telemetry::Telemetry;
 use selfbrake::{admin_router, router, AppState, Gateway};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// `selfbrake serve`
 pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> anyhow::Result<()> {
-    init_tracing(json_logs);
-    let mut config = match &path {
-        Some(path) => Config::load(path).with_context(|| format!("loading {}", path.display()))?,
+    // The file is read before logging starts: its `[telemetry]` says where spans go.
+    let loaded = match &path {
+        Some(path) => {
+            Some(Config::load(path).with_context(|| format!("loading {}", path.display()))?)
+        }
+        None => None,
+    };
+    let telemetry = match &loaded {
+        Some(config) => Telemetry::start(&config.telemetry)?,
+        None => None,
+    };
+    init_tracing(json_logs, telemetry.as_ref());
+    if let (Some(config), Some(_)) = (&loaded, &telemetry) {
+        tracing::info!(otlp_endpoint = ?config.telemetry.otlp_endpoint, sample_ratio = config.telemetry.sample_ratio, "exporting traces");
+    }
+    let mut config = match loaded {
+        Some(config) => config,
         None => default_config()?,
     };
     if let Some(listen) = listen {
@@ -66,8 +83,12 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         let app = router(state);
         let limits = ClientLimits::from(&config.server);
         selfbrake::server::serve(listener, app, limits, shutdown_signal()).await?;
-        Ok(())
-    })
+        Ok::<_, anyhow::Error>(())
+    })?;
+    // Spans still queued go out before the process ends.
+    drop(runtime);
+    drop(telemetry);
+    Ok(())
 }
 
 /// `serve` without `--config`: the embedded engine on a local GGUF model,
@@ -158,14 +179,20 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: no new connections, finishing streams");
 }
 
-fn init_tracing(json: bool) {
+/// Logs to stderr (as JSON with `--json-logs`), and spans to the OTLP
+/// collector where `[telemetry]` names one.
+fn init_tracing(json: bool, telemetry: Option<&Telemetry>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    let text = (!json).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let json = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(json)
+        .with(telemetry.map(|t| t.layer()))
+        .init();
 }

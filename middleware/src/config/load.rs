@@ -5,7 +5,10 @@ use config::{Environment, File, FileFormat};
 use selfbrake_limits::LimitsConfig;
 use serde::Deserialize;
 
-use super::{BackendConfig, ConfigError, ConfigIssue, PolicyConfig, ServerConfig, TenantConfig};
+use super::{
+    BackendConfig, ConfigError, ConfigIssue, PolicyConfig, ServerConfig, TelemetryConfig,
+    TenantConfig,
+};
 
 /// The whole config file, after environment overrides.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -22,6 +25,9 @@ pub struct Config {
     /// Where tenants' limits are counted (`memory`, or `redis` shared by replicas).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// OpenTelemetry traces (off by default).
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 impl Config {

@@ -20,6 +20,7 @@ mod error;
 mod load;
 mod policy;
 mod server;
+mod telemetry;
 mod tenant;
 mod validate;
 
@@ -30,5 +31,6 @@ pub use selfbrake_adapters::mistralrs::MistralrsConfig;
 pub use selfbrake_adapters::openai::OpenAiConfig;
 pub use selfbrake_adapters::BackendConfig;
 pub use server::{ReasoningField, ServerConfig};
+pub use telemetry::TelemetryConfig;
 pub use tenant::{TenantConfig, DEFAULT_FORBIDDEN_FIELDS};
 pub use validate::ConfigIssue;

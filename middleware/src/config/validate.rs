@@ -146,6 +146,7 @@ impl Config {
             }
         }
         self.validate_tenants(&mut issues);
+        issues.extend(self.telemetry.issues());
         issues
     }
 

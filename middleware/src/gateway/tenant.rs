@@ -131,6 +131,11 @@ impl Tenants {
             .ok_or(ProxyError::Unauthorized)
     }
 
+    /// Every tenant, in config order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Tenant>> {
+        self.tenants.iter()
+    }
+
     /// Whether any tenant serves requests without a key.
     pub fn any_anonymous(&self) -> bool {
         self.tenants.iter().any(|t| t.config.anonymous)

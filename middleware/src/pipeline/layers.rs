@@ -6,9 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 use crate::error::ProxyError;
 use crate::server::AppState;
+use crate::telemetry::spans;
 
 /// Every response carries this header, and every log line of the request its value.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -24,17 +26,16 @@ pub fn request_layers(routes: Router<AppState>, state: AppState) -> Router {
             limit_headers,
         ))
         .with_state(state)
-        .layer(axum::middleware::from_fn(super::request_id::scope_request_id))
+        .layer(axum::middleware::from_fn(
+            super::request_id::scope_request_id,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| spans::request(request))
+                .on_response(|response: &Response, latency, span: &Span| {
+                    spans::responded(response.status(), latency, span);
+                }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

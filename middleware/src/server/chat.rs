@@ -31,6 +31,7 @@ pub async fn chat_completions(
     let tags = RequestTags {
         tenant: ctx.tenant.name.clone(),
         policy: ctx.policy.name.clone(),
+        received: ctx.received,
     };
     let max = Duration::from_millis(ctx.gateway.server.max_request_ms);
     let watch = watch.map(|Extension(w)| w.request(max));
@@ -40,6 +41,9 @@ pub async fn chat_completions(
             state
                 .metrics
                 .request(&tags.tenant, &tags.policy, "rejected");
+            state
+                .metrics
+                .finished(&tags.tenant, "rejected", tags.received.elapsed());
             error.into_response()
         }
     }
@@ -76,6 +80,7 @@ async fn serve(
     let tags = RequestTags {
         tenant: tags.tenant.clone(),
         policy: policy.name.clone(),
+        received: tags.received,
     };
     let metrics = state.metrics.clone();
     let policy_name = policy.name.clone();

@@ -6,6 +6,7 @@ mod models;
 mod observe;
 mod open;
 mod passthrough;
+mod ready;
 mod responses;
 mod router;
 mod state;
@@ -15,6 +16,7 @@ mod watched;
 
 pub use chat::chat_completions;
 pub use listen::{serve, ClientLimits};
+pub use ready::Readiness;
 pub use router::{admin_router, router};
 pub use state::AppState;
 pub use watch::{ConnectionWatch, Expired, RequestWatch};

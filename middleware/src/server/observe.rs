@@ -6,7 +6,9 @@ use futures::Stream;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use crate::metrics::{BrakeLabels, Metrics, TenantLabels};
+use selfbrake_adapters::BackendEvent;
+
+use crate::metrics::{BrakeLabels, BrakedLabels, Metrics, TenantLabels};
 use crate::pipeline::Admitted;
 use crate::session::SessionEvent;
 
@@ -14,6 +16,8 @@ use crate::session::SessionEvent;
 pub struct RequestTags {
     pub tenant: String,
     pub policy: String,
+    /// When the request arrived, for its time to first token and duration.
+    pub received: Instant,
 }
 
 pin_project! {
@@ -30,6 +34,7 @@ pin_project! {
         tags: RequestTags,
         span: Span,
         busy: Duration,
+        first_token_seen: bool,
         outcome: Option<&'static str>,
         _admission: Admitted,
     }
@@ -43,6 +48,7 @@ pin_project! {
             if this.outcome.is_none() {
                 tracing::info!("client went away; upstream request cancelled");
                 this.metrics.request(&this.tags.tenant, &this.tags.policy, "cancelled");
+                this.metrics.finished(&this.tags.tenant, "cancelled", this.tags.received.elapsed());
             }
         }
     }
@@ -65,6 +71,7 @@ impl<S, F> Observed<S, F> {
             tags,
             span: Span::current(),
             busy: setup,
+            first_token_seen: false,
             outcome: None,
             _admission: admission,
         }
@@ -85,6 +92,17 @@ where
         let polled = this.inner.poll_next(cx);
         let out = match polled {
             Poll::Ready(Some(event)) => {
+                if !*this.first_token_seen && is_text(&event) {
+                    *this.first_token_seen = true;
+                    let tenant = TenantLabels {
+                        tenant: this.tags.tenant.clone(),
+                    };
+                    let waited = this.tags.received.elapsed().as_secs_f64();
+                    this.metrics
+                        .time_to_first_token
+                        .get_or_create(&tenant)
+                        .observe(waited);
+                }
                 if this.outcome.is_none() {
                     record(this.metrics, this.tags, this.outcome, &event);
                 }
@@ -96,6 +114,14 @@ where
         *this.busy += started.elapsed();
         out
     }
+}
+
+/// Reasoning or answer text: what a client waits for.
+fn is_text(event: &SessionEvent) -> bool {
+    matches!(
+        event,
+        SessionEvent::Delta(BackendEvent::Reasoning(t) | BackendEvent::Content(t)) if !t.is_empty()
+    )
 }
 
 fn record(
@@ -127,8 +153,16 @@ fn record(
                     })
                     .inc();
             }
+            metrics
+                .reasoning_tokens_per_request
+                .get_or_create(&BrakedLabels {
+                    tenant: tags.tenant.clone(),
+                    braked: report.braked.to_string(),
+                })
+                .observe(report.reasoning_tokens as f64);
             let kind = if report.braked { "braked" } else { "completed" };
             metrics.request(&tags.tenant, &tags.policy, kind);
+            metrics.finished(&tags.tenant, kind, tags.received.elapsed());
             tracing::info!(
                 braked = report.braked,
                 rule = report.rule.as_deref().unwrap_or(""),
@@ -141,6 +175,7 @@ fn record(
         SessionEvent::Failed(error) => {
             tracing::warn!(error = %error, "request failed mid-stream");
             metrics.request(&tags.tenant, &tags.policy, "failed");
+            metrics.finished(&tags.tenant, "failed", tags.received.elapsed());
             *outcome = Some("failed");
         }
         _ => {}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use selfbrake_adapters::BackendEvent;
+use selfbrake_adapters::{BackendEvent, Propagation};
 use serde_json::{Map, Value};
 
 use super::AppState;
@@ -73,6 +73,7 @@ pub(super) async fn open(
         request.body,
         model.as_deref(),
         reasoning_budget,
+        headers,
     )
     .await?;
     // The backend counts the request as in flight for as long as its events
@@ -110,6 +111,7 @@ async fn open_session(
     request: Map<String, Value>,
     model: Option<&str>,
     reasoning_budget: Option<u64>,
+    headers: &HeaderMap,
 ) -> Result<
     (
         impl futures::Stream<Item = SessionEvent> + Send + 'static,
@@ -128,6 +130,7 @@ async fn open_session(
             policy: policy.clone(),
             request: body,
             reasoning_budget,
+            propagation: Propagation::from_client(headers),
         })
         .await;
         match opened {

@@ -52,6 +52,7 @@ pub async fn responses(
     let tags = RequestTags {
         tenant: ctx.tenant.name.clone(),
         policy: ctx.policy.name.clone(),
+        received: ctx.received,
     };
     let max = Duration::from_millis(server.max_request_ms);
     let watch = watch.map(|Extension(w)| w.request(max));
@@ -65,6 +66,9 @@ pub async fn responses(
             state
                 .metrics
                 .request(&tags.tenant, &tags.policy, "rejected");
+            state
+                .metrics
+                .finished(&tags.tenant, "rejected", tags.received.elapsed());
             return error.into_response();
         }
     };
@@ -79,6 +83,7 @@ pub async fn responses(
     let tags = RequestTags {
         tenant: tags.tenant,
         policy: policy.name.clone(),
+        received: tags.received,
     };
     let policy_header =
         HeaderValue::from_str(&policy.name).unwrap_or(HeaderValue::from_static("unknown"));

@@ -8,6 +8,7 @@ use subtle::ConstantTimeEq;
 use super::chat::chat_completions;
 use super::models::{healthz, list_models};
 use super::passthrough::passthrough;
+use super::ready::readyz;
 use super::AppState;
 use crate::error::ProxyError;
 use crate::pipeline::request_layers;
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/responses", post(super::responses::responses))
         .route("/v1/models", get(list_models))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(guarded_metrics))
         // Everything else is the tenant's backend's, unbraked.
         .fallback(passthrough)
@@ -28,11 +30,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The admin listener's routes (`server.admin_listen`, loopback by
-/// default): `/metrics` without credentials, and `/healthz`.
+/// default): `/metrics` without credentials, `/healthz` and `/readyz`.
 pub fn admin_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
 }
 

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
+use super::ready::Readiness;
 use crate::gateway::{Gateway, SharedGateway};
 use crate::metrics::Metrics;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// `server.max_concurrent_streams` slots, fixed at start.
     pub streams: Arc<Semaphore>,
+    /// The last check of each backend, shared by `/readyz` probes.
+    pub readiness: Arc<Readiness>,
 }
 
 impl AppState {
@@ -26,6 +29,7 @@ impl AppState {
             streams: Arc::new(Semaphore::new(gateway.server.max_concurrent_streams)),
             gateways: SharedGateway::new(gateway),
             metrics,
+            readiness: Arc::default(),
         }
     }
 

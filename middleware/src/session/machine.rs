@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
-use selfbrake_adapters::{Backend, EventStream};
+use selfbrake_adapters::{Backend, EventStream, Propagation};
 use selfbrake_policies::Monitor;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use super::answering::{self, Answering};
 use super::braking::Braking;
@@ -15,6 +16,7 @@ use crate::config::OnBrake;
 use crate::error::ProxyError;
 use crate::gateway::Policy;
 use crate::rewrite::last_user_text;
+use crate::telemetry::{self, spans};
 
 /// Everything one session needs.
 pub struct SessionContext {
@@ -25,6 +27,8 @@ pub struct SessionContext {
     /// The client's own reasoning budget for this request (`thinking_token_budget`
     /// and kin); the policy's rules and the tenant's ceiling still apply.
     pub reasoning_budget: Option<u64>,
+    /// The trace context and request id the upstream calls carry.
+    pub propagation: Propagation,
 }
 
 impl SessionContext {
@@ -65,7 +69,16 @@ pub async fn start(
     if let Some(question) = last_user_text(&ctx.request) {
         monitor.set_question(&question);
     }
-    let upstream = ctx.backend.stream(ctx.request.clone()).await?;
+    let span = spans::upstream();
+    let mut propagation = ctx.propagation.clone();
+    telemetry::inject(&span, &mut propagation);
+    let upstream = ctx
+        .backend
+        .stream_with(ctx.request.clone(), &propagation)
+        .instrument(span.clone())
+        .await
+        .inspect_err(|e| spans::failed(&span, e))?;
+    let upstream = telemetry::in_span(upstream, span);
     let mut thinking = Thinking::new(monitor);
     if let Some(budget) = ctx.reasoning_budget {
         thinking.limit_reasoning(budget);
@@ -99,7 +112,9 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
             } => match upstream.next().await {
                 None => match state.missing_answer() {
                     Some(brake) => {
-                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning ended without an answer; asking for it");
+                        spans::brake(brake.rule, brake.tokens).in_scope(|| {
+                            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning ended without an answer; asking for it");
+                        });
                         Phase::Braking(state.brake(brake, &policy.config.brake_statement))
                     }
                     None => {
@@ -116,7 +131,9 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                         // Stop the upstream generation now: the engine frees its slot.
                         drop(upstream);
                         // Rule and position only: completions are never logged.
-                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        spans::brake(brake.rule, brake.tokens).in_scope(|| {
+                            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        });
                         let braking = state.brake(brake, &policy.config.brake_statement);
                         return Some((e, Phase::Braking(braking)));
                     }
@@ -187,16 +204,21 @@ async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
         None => config.answer_max_tokens,
     };
     let continuation = braking.continuation(max_tokens);
+    let span = spans::continuation(max_tokens);
+    let mut propagation = ctx.propagation.clone();
+    telemetry::inject(&span, &mut propagation);
     match ctx
         .backend
-        .continue_answer(ctx.request.clone(), continuation)
+        .continue_answer_with(ctx.request.clone(), continuation, &propagation)
+        .instrument(span.clone())
         .await
     {
         Ok(stream) => Phase::Answering {
             state: braking.answering(wrapping),
-            stream,
+            stream: telemetry::in_span(stream, span),
         },
         Err(e) => {
+            spans::failed(&span, &e);
             let events = braking.close(OnBrake::Continue, Some(e), &ctx.policy.name, wrapping);
             Phase::Closing(events.into_iter())
         }
