@@ -16,6 +16,7 @@ pub mod format;
 pub mod forward;
 pub mod mistralrs;
 pub mod openai;
+pub mod probe;
 mod retry;
 
 pub use backend::{Backend, Continuation, ContinuationMode, EventStream};
@@ -24,4 +25,5 @@ pub use error::{AdapterError, Fault};
 pub use event::{BackendEvent, Usage};
 pub use format::PrefixFormat;
 pub use forward::Forward;
+pub use probe::{ProbeCall, ProbeReply, ProbeToken, Prober};
 pub use retry::Retry;

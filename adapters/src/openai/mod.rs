@@ -32,6 +32,7 @@ mod fallback;
 mod fast;
 mod http;
 mod normalise;
+mod probe;
 mod request;
 mod sse;
 mod stream;
@@ -45,6 +46,7 @@ use http::{check_status, is_json, read_capped, send};
 
 pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
+pub use probe::{completion_reply, OpenAiProber};
 pub use request::{continuation_body, stream_body};
 pub use sse::{SseDecoder, SseError, SseEvent};
 
@@ -159,6 +161,10 @@ impl Backend for OpenAiBackend {
 
     fn continuation_mode(&self) -> ContinuationMode {
         self.cfg.continuation
+    }
+
+    fn prober(&self, request: &Map<String, Value>) -> Option<std::sync::Arc<dyn crate::Prober>> {
+        Some(std::sync::Arc::new(OpenAiProber::new(self, request)))
     }
 
     fn prefix_format(&self) -> PrefixFormat {

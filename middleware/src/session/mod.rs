@@ -16,6 +16,7 @@ mod answering;
 mod braking;
 mod event;
 mod machine;
+mod probe;
 mod report;
 mod thinking;
 mod usage;

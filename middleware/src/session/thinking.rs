@@ -1,7 +1,7 @@
 //! Thinking: the upstream streams; reasoning goes to the client as it comes
 //! and through the monitor, which may brake.
 use selfbrake_adapters::{BackendEvent, Usage};
-use selfbrake_policies::{Brake, Monitor, Verdict};
+use selfbrake_policies::{Brake, Monitor, ProbeOutcome, ProbeRequest, Verdict};
 
 use super::braking::Braking;
 use super::report::report;
@@ -34,6 +34,8 @@ pub(super) enum Step {
     Quiet,
     /// Pass this on, then brake.
     Brake(SessionEvent, Brake),
+    /// Pass this on, and start this probe beside the stream.
+    Probe(SessionEvent, ProbeRequest),
 }
 
 impl Thinking {
@@ -69,16 +71,21 @@ impl Thinking {
                 self.reasoning.push_str(&delta);
                 let verdict = self.monitor.observe(&delta);
                 let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
-                match verdict {
-                    Verdict::Brake(brake) => Step::Brake(event, brake),
-                    Verdict::Continue => match (self.budget, self.cap_at) {
-                        (Some(budget), _) if self.monitor.tokens() >= budget => {
-                            Step::Brake(event, self.forced("thinking_budget", format!("the request's reasoning budget of {budget} tokens")))
-                        }
-                        (_, Some(at)) if self.monitor.tokens() >= at => {
-                            Step::Brake(event, self.forced("max_tokens", format!("{at} reasoning tokens: the rest of the client's max_tokens is for the answer")))
-                        }
-                        _ => Step::Emit(event),
+                let probe = match verdict {
+                    Verdict::Brake(brake) => return Step::Brake(event, brake),
+                    Verdict::Probe(request) => Some(request),
+                    Verdict::Continue => None,
+                };
+                match (self.budget, self.cap_at) {
+                    (Some(budget), _) if self.monitor.tokens() >= budget => {
+                        Step::Brake(event, self.forced("thinking_budget", format!("the request's reasoning budget of {budget} tokens")))
+                    }
+                    (_, Some(at)) if self.monitor.tokens() >= at => {
+                        Step::Brake(event, self.forced("max_tokens", format!("{at} reasoning tokens: the rest of the client's max_tokens is for the answer")))
+                    }
+                    _ => match probe {
+                        Some(request) => Step::Probe(event, request),
+                        None => Step::Emit(event),
                     },
                 }
             }
@@ -102,6 +109,20 @@ impl Thinking {
                 Step::Quiet
             }
             other => Step::Emit(SessionEvent::Delta(other)),
+        }
+    }
+
+    /// The reasoning streamed so far (what a probe continues from).
+    pub fn reasoning(&self) -> &str {
+        &self.reasoning
+    }
+
+    /// A probe's outcome: the brake it decides, if any. Once the model has
+    /// started its answer there is nothing left to brake.
+    pub fn probe_result(&mut self, outcome: &ProbeOutcome) -> Option<Brake> {
+        match self.monitor.probe_result(outcome) {
+            Verdict::Brake(brake) if !self.answering => Some(brake),
+            _ => None,
         }
     }
 

@@ -1,0 +1,175 @@
+//! Probes on vLLM (and servers with its `/tokenize` and `/detokenize`):
+//! `POST /v1/completions` whose prompt is the exact templated conversation,
+//! then the reasoning so far and the probe suffix.
+//!
+//! The templated text comes from the server itself, once per client
+//! request: `/tokenize` with the request's `messages` (and `tools`,
+//! `chat_template_kwargs`) and `add_generation_prompt: true` gives the
+//! token ids the chat request was prefilled with; `/detokenize` turns them
+//! back into text, special tokens included. Each probe then sends text with
+//! `add_special_tokens: false`: one request per probe (tokenizing the
+//! reasoning and concatenating ids would cost a second round trip every
+//! time), and the server maps the special-token strings back to the same
+//! ids, so the prompt shares its prefix with the running generation and
+//! hits the prefix cache.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use tokio::sync::OnceCell;
+
+use super::http::{check_status, read_capped, send};
+use super::parse_usage;
+use crate::forward::upstream_url;
+use crate::probe::{probe_turn, ProbeCall, ProbeReply, ProbeToken, Prober};
+use crate::AdapterError;
+
+/// The probes of one client request on an OpenAI-compatible server.
+pub struct OpenAiProber {
+    client: reqwest::Client,
+    base: String,
+    api_key: Option<String>,
+    /// The request's model, messages, tools and template arguments.
+    chat: Map<String, Value>,
+    timeout: Duration,
+    max_body: usize,
+    templated: OnceCell<String>,
+}
+
+impl OpenAiProber {
+    pub(super) fn new(backend: &super::OpenAiBackend, request: &Map<String, Value>) -> Self {
+        let mut chat = Map::new();
+        for key in ["model", "messages", "tools", "chat_template_kwargs"] {
+            if let Some(v) = request.get(key) {
+                chat.insert(key.into(), v.clone());
+            }
+        }
+        let cfg = backend.config();
+        OpenAiProber {
+            client: backend.client.clone(),
+            base: backend.base.clone(),
+            api_key: cfg.api_key.clone(),
+            chat,
+            timeout: cfg.first_byte_timeout,
+            max_body: cfg.max_response_bytes,
+            templated: OnceCell::new(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, AdapterError> {
+        let url = upstream_url(&self.base, path);
+        let mut rb = self.client.post(&url).json(body);
+        if let Some(key) = &self.api_key {
+            rb = rb.bearer_auth(key);
+        }
+        let resp = check_status(send(rb, self.timeout).await?, self.timeout).await?;
+        let bytes = read_capped(resp, self.max_body, self.timeout, path).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| AdapterError::Protocol(format!("{path} answered invalid JSON: {e}")))
+    }
+
+    /// The conversation as the server templates it, up to the assistant's turn.
+    async fn templated(&self) -> Result<&str, AdapterError> {
+        let text = self
+            .templated
+            .get_or_try_init(|| async {
+                let mut body = self.chat.clone();
+                body.insert("add_generation_prompt".into(), Value::Bool(true));
+                let ids = self.post("/tokenize", &Value::Object(body)).await?;
+                let tokens = ids.get("tokens").filter(|t| t.is_array()).ok_or_else(|| {
+                    AdapterError::Protocol("/tokenize answered without `tokens`".into())
+                })?;
+                let model = self.chat.get("model").cloned().unwrap_or(Value::Null);
+                let body = json!({"model": model, "tokens": tokens});
+                let text = self.post("/detokenize", &body).await?;
+                match text.get("prompt").and_then(Value::as_str) {
+                    Some(p) => Ok(p.to_string()),
+                    None => Err(AdapterError::Protocol(
+                        "/detokenize answered without `prompt`".into(),
+                    )),
+                }
+            })
+            .await?;
+        Ok(text)
+    }
+}
+
+#[async_trait]
+impl Prober for OpenAiProber {
+    async fn probe(&self, call: ProbeCall) -> Result<ProbeReply, AdapterError> {
+        let templated = self.templated().await?;
+        let prompt = format!("{templated}{}", probe_turn(templated, &call));
+        let model = self.chat.get("model").cloned().unwrap_or(Value::Null);
+        let body = json!({
+            "model": model, "prompt": prompt, "max_tokens": call.max_tokens,
+            "temperature": 0, "logprobs": 1, "add_special_tokens": false, "stream": false,
+        });
+        let answer = self.post("/v1/completions", &body).await?;
+        completion_reply(&answer)
+    }
+}
+
+/// Reads a `text_completion` body: the tokens with their log-probabilities
+/// (`choices[0].logprobs.tokens` / `token_logprobs`, vLLM's format), or the
+/// text as one token where the server sent none.
+pub fn completion_reply(body: &Value) -> Result<ProbeReply, AdapterError> {
+    let choice = &body["choices"][0];
+    let Some(text) = choice.get("text").and_then(Value::as_str) else {
+        return Err(AdapterError::Protocol(
+            "completion without choices[0].text".into(),
+        ));
+    };
+    let lp = &choice["logprobs"];
+    let tokens = match (lp["tokens"].as_array(), lp["token_logprobs"].as_array()) {
+        (Some(t), Some(p)) if t.len() == p.len() && !t.is_empty() => t
+            .iter()
+            .zip(p)
+            .map(|(t, p)| ProbeToken {
+                text: t.as_str().unwrap_or_default().to_string(),
+                logprob: p.as_f64(),
+            })
+            .collect(),
+        _ => vec![ProbeToken {
+            text: text.to_string(),
+            logprob: None,
+        }],
+    };
+    Ok(ProbeReply {
+        tokens,
+        usage: body
+            .get("usage")
+            .filter(|u| u.is_object())
+            .and_then(|u| parse_usage(u).ok()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vllm_logprobs_are_read_per_token() {
+        let body = json!({"choices": [{"text": "42}", "logprobs": {
+            "tokens": ["42", "}"], "token_logprobs": [-0.1, -0.01],
+            "top_logprobs": [{"42": -0.1}, {"}": -0.01}], "text_offset": [0, 2]}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 2, "total_tokens": 102}});
+        let r = completion_reply(&body).unwrap();
+        assert_eq!(r.tokens.len(), 2);
+        assert_eq!(r.tokens[1].logprob, Some(-0.01));
+        assert_eq!(r.usage.unwrap().prompt_tokens, 100);
+    }
+
+    #[test]
+    fn without_logprobs_the_text_is_one_token() {
+        let body = json!({"choices": [{"text": "42}", "logprobs": null}]});
+        let r = completion_reply(&body).unwrap();
+        assert_eq!(
+            r.tokens,
+            vec![ProbeToken {
+                text: "42}".into(),
+                logprob: None
+            }]
+        );
+        assert!(completion_reply(&json!({"choices": []})).is_err());
+    }
+}
