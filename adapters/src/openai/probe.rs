@@ -62,7 +62,16 @@ impl OpenAiProber {
         if let Some(key) = &self.api_key {
             rb = rb.bearer_auth(key);
         }
-        let resp = check_status(send(rb, self.timeout).await?, self.timeout).await?;
+        let resp = match check_status(send(rb, self.timeout).await?, self.timeout).await {
+            // The server has no such route (not vLLM's `/tokenize`,
+            // `/detokenize`, `/v1/completions`): probes cannot work here,
+            // and the rule steps aside rather than failing every time.
+            Err(AdapterError::Status {
+                status: 404 | 405 | 501,
+                ..
+            }) => return Err(AdapterError::Unsupported("probe (no vLLM /tokenize route)")),
+            other => other?,
+        };
         let bytes = read_capped(resp, self.max_body, self.timeout, path).await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| AdapterError::Protocol(format!("{path} answered invalid JSON: {e}")))
