@@ -14,6 +14,10 @@ use crate::text::{balanced, last_boxed};
 /// fewer; Dynasor asks for about 20.
 pub const PROBE_MAX_TOKENS: u32 = 16;
 
+/// Tokens and bytes of a probe's output that are read.
+const READ_TOKENS: usize = 64;
+const READ_BYTES: usize = 4096;
+
 /// Words that make a probe's answer hedged: a model that writes "wait" or
 /// "hmm" inside its supposed final answer has not settled (Dynasor drops
 /// such answers the same way).
@@ -103,7 +107,12 @@ impl ProbeAnswer {
         let tail = &suffix[suffix.rfind("\\boxed").unwrap_or(suffix.len())..];
         let mut text = String::new();
         let mut closed_at = None;
-        for (i, t) in self.tokens.iter().enumerate() {
+        // An upstream may send more than was asked: only the first tokens
+        // (and bytes) are read, so the work stays bounded.
+        for (i, t) in self.tokens.iter().take(READ_TOKENS).enumerate() {
+            if text.len() + t.text.len() > READ_BYTES {
+                break;
+            }
             text.push_str(&t.text);
             if closed_at.is_none() && closes(tail, &text) {
                 closed_at = Some(i);

@@ -46,7 +46,7 @@ use http::{check_status, is_json, read_capped, send};
 
 pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
-pub use probe::{completion_reply, OpenAiProber};
+pub use probe::{completion_reply, llamacpp_reply, OpenAiProber, ProbeRoute};
 pub use request::{continuation_body, stream_body};
 pub use sse::{SseDecoder, SseError, SseEvent};
 
@@ -164,6 +164,9 @@ impl Backend for OpenAiBackend {
     }
 
     fn prober(&self, request: &Map<String, Value>) -> Option<std::sync::Arc<dyn crate::Prober>> {
+        if self.cfg.probe == ProbeRoute::None {
+            return None;
+        }
         Some(std::sync::Arc::new(OpenAiProber::new(self, request)))
     }
 

@@ -1,7 +1,8 @@
-//! Probes on vLLM (and servers with its `/tokenize` and `/detokenize`):
-//! `POST /v1/completions` whose prompt is the exact templated conversation,
-//! then the reasoning so far and the probe suffix.
+//! Probes on an OpenAI-compatible server: a raw completion whose prompt is
+//! the exact templated conversation, then the reasoning so far and the
+//! probe suffix, greedy, with log-probabilities.
 //!
+//! `probe = "vllm"` (the default; vLLM and servers with its routes):
 //! The templated text comes from the server itself, once per client
 //! request: `/tokenize` with the request's `messages` (and `tools`,
 //! `chat_template_kwargs`) and `add_generation_prompt: true` gives the
@@ -12,9 +13,14 @@
 //! time), and the server maps the special-token strings back to the same
 //! ids, so the prompt shares its prefix with the running generation and
 //! hits the prefix cache.
+//!
+//! `probe = "llamacpp"` (llama.cpp's server): `/apply-template` gives the
+//! templated text; each probe is `POST /completion` with `n_probs: 1` and
+//! `cache_prompt: true`.
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::OnceCell;
 
@@ -24,8 +30,22 @@ use crate::forward::upstream_url;
 use crate::probe::{probe_turn, ProbeCall, ProbeReply, ProbeToken, Prober};
 use crate::AdapterError;
 
+/// Which routes a backend's probes use (`probe` in the backend's config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeRoute {
+    /// `/tokenize` + `/detokenize` once, `/v1/completions` per probe.
+    #[default]
+    Vllm,
+    /// `/apply-template` once, `/completion` per probe.
+    Llamacpp,
+    /// The backend does not probe: a policy's probe rule steps aside.
+    None,
+}
+
 /// The probes of one client request on an OpenAI-compatible server.
 pub struct OpenAiProber {
+    route: ProbeRoute,
     client: reqwest::Client,
     base: String,
     api_key: Option<String>,
@@ -46,6 +66,7 @@ impl OpenAiProber {
         }
         let cfg = backend.config();
         OpenAiProber {
+            route: cfg.probe,
             client: backend.client.clone(),
             base: backend.base.clone(),
             api_key: cfg.api_key.clone(),
@@ -82,6 +103,16 @@ impl OpenAiProber {
         let text = self
             .templated
             .get_or_try_init(|| async {
+                if self.route == ProbeRoute::Llamacpp {
+                    let body = Value::Object(self.chat.clone());
+                    let text = self.post("/apply-template", &body).await?;
+                    return match text.get("prompt").and_then(Value::as_str) {
+                        Some(p) => Ok(p.to_string()),
+                        None => Err(AdapterError::Protocol(
+                            "/apply-template answered without `prompt`".into(),
+                        )),
+                    };
+                }
                 let mut body = self.chat.clone();
                 body.insert("add_generation_prompt".into(), Value::Bool(true));
                 let ids = self.post("/tokenize", &Value::Object(body)).await?;
@@ -108,6 +139,13 @@ impl Prober for OpenAiProber {
     async fn probe(&self, call: ProbeCall) -> Result<ProbeReply, AdapterError> {
         let templated = self.templated().await?;
         let prompt = format!("{templated}{}", probe_turn(templated, &call));
+        if self.route == ProbeRoute::Llamacpp {
+            let body = json!({
+                "prompt": prompt, "n_predict": call.max_tokens, "temperature": 0,
+                "n_probs": 1, "cache_prompt": true, "stream": false,
+            });
+            return llamacpp_reply(&self.post("/completion", &body).await?);
+        }
         let model = self.chat.get("model").cloned().unwrap_or(Value::Null);
         let body = json!({
             "model": model, "prompt": prompt, "max_tokens": call.max_tokens,
@@ -116,6 +154,42 @@ impl Prober for OpenAiProber {
         let answer = self.post("/v1/completions", &body).await?;
         completion_reply(&answer)
     }
+}
+
+/// Reads llama.cpp's `/completion` body: `completion_probabilities` (one
+/// `{token, logprob}` per generated token), else `content` as one token;
+/// usage from `tokens_evaluated` / `tokens_predicted`.
+pub fn llamacpp_reply(body: &Value) -> Result<ProbeReply, AdapterError> {
+    let Some(text) = body.get("content").and_then(Value::as_str) else {
+        return Err(AdapterError::Protocol(
+            "/completion without `content`".into(),
+        ));
+    };
+    let probs = body["completion_probabilities"].as_array();
+    let tokens = match probs.filter(|p| !p.is_empty()) {
+        Some(p) => p
+            .iter()
+            .map(|t| ProbeToken {
+                text: t["token"].as_str().unwrap_or_default().to_string(),
+                logprob: t["logprob"].as_f64(),
+            })
+            .collect(),
+        None => vec![ProbeToken {
+            text: text.to_string(),
+            logprob: None,
+        }],
+    };
+    let count = |k: &str| body.get(k).and_then(Value::as_u64);
+    let usage = match (count("tokens_evaluated"), count("tokens_predicted")) {
+        (Some(prompt), Some(completion)) => Some(crate::Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+            reasoning_tokens: None,
+        }),
+        _ => None,
+    };
+    Ok(ProbeReply { tokens, usage })
 }
 
 /// Reads a `text_completion` body: the tokens with their log-probabilities
@@ -166,6 +240,19 @@ mod tests {
         assert_eq!(r.tokens.len(), 2);
         assert_eq!(r.tokens[1].logprob, Some(-0.01));
         assert_eq!(r.usage.unwrap().prompt_tokens, 100);
+    }
+
+    #[test]
+    fn llamacpp_probabilities_are_read_per_token() {
+        let body = json!({"content": "42}", "tokens_evaluated": 90, "tokens_predicted": 2,
+            "completion_probabilities": [
+                {"id": 1, "token": "42", "bytes": [52, 50], "logprob": -0.2, "top_logprobs": []},
+                {"id": 2, "token": "}", "bytes": [125], "logprob": -0.01, "top_logprobs": []}]});
+        let r = llamacpp_reply(&body).unwrap();
+        assert_eq!(r.tokens[0].text, "42");
+        assert_eq!(r.tokens[1].logprob, Some(-0.01));
+        assert_eq!(r.usage.unwrap().total_tokens, 92);
+        assert!(llamacpp_reply(&json!({"error": "x"})).is_err());
     }
 
     #[test]
