@@ -76,7 +76,9 @@ async fn a_probe_reads_llama_servers_tokens_logprobs_and_usage() {
 #[ignore = "needs llama-server and SmolLM2: scripts/test.sh runs it with --ignored"]
 async fn periodic_probes_run_through_the_proxy_and_are_billed() {
     let _serial = SERIAL.lock().await;
-    let server = LlamaServer::start(&[]).await;
+    // A second slot: with one, llama-server queues the probe behind the
+    // generation it is about, which then ends first and cancels it.
+    let server = LlamaServer::start(&["-np", "2"]).await;
     let config = format!(
         r#"
 [backends.llama]
@@ -104,9 +106,9 @@ policy = "test"
         .timeout(Duration::from_secs(600))
         .build()
         .unwrap();
-    let resp = client
-        .post(proxy.url("/v1/chat/completions"))
-        .json(&ask(60));
+    let mut ask = ask(120);
+    ask["messages"][0]["content"] = json!("Name the three primary colors and explain each one.");
+    let resp = client.post(proxy.url("/v1/chat/completions")).json(&ask);
     let body: Value = resp.send().await.unwrap().json().await.unwrap();
     let report = &body["selfbrake"];
     eprintln!("through the proxy: {report}");
