@@ -101,6 +101,7 @@ async fn bench(base_url: &str, dir: &Path, policy: &str) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    eprintln!("bench-live --policy {policy} against the probe mock: {summary}");
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary, written);

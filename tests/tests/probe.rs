@@ -73,7 +73,9 @@ async fn confirm_refuses_the_intermediate_value_and_brakes_on_the_confirmed_answ
     let mock = MockUpstream::start(mock_config(Duration::from_millis(40))).await;
     let rules = r#"{ kind = "probe", mode = "confirm", every_tokens = 8, min_confidence = 0.9 },
                    { kind = "convergence", repeats = 2 }"#;
-    let proxy = Proxy::start(&config(&mock.base_url(), &policy(rules, ""))).await;
+    // The tenant table comes last: its prefix-cache salt.
+    let salted = config(&mock.base_url(), &policy(rules, "")) + "cache_salt = \"acme\"\n";
+    let proxy = Proxy::start(&salted).await;
 
     let got = assemble(&read_sse(proxy.chat(&ask(true)).await).await);
     let report = got.selfbrake.expect("selfbrake object");
@@ -101,6 +103,10 @@ async fn confirm_refuses_the_intermediate_value_and_brakes_on_the_confirmed_answ
     assert_eq!(first["temperature"], 0);
     assert_eq!(first["logprobs"], 1);
     assert_eq!(first["max_tokens"], 16);
+    assert_eq!(
+        first["cache_salt"], "acme",
+        "the tenant's cache isolation holds"
+    );
     let tokenizes = mock
         .requests()
         .iter()
@@ -200,6 +206,11 @@ async fn the_client_stream_flows_while_a_probe_is_in_flight() {
         during.len()
     );
     let gap = during.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    eprintln!(
+        "{} reasoning chunks reached the client during a {:?} probe; longest gap {gap:?}",
+        during.len(),
+        to - from
+    );
     assert!(
         gap < Duration::from_millis(100),
         "a {gap:?} pause while probing"

@@ -51,6 +51,8 @@ pub struct OpenAiProber {
     api_key: Option<String>,
     /// The request's model, messages, tools and template arguments.
     chat: Map<String, Value>,
+    /// The request's `cache_salt` (a tenant's, on vLLM).
+    cache_salt: Option<Value>,
     timeout: Duration,
     max_body: usize,
     templated: OnceCell<String>,
@@ -71,6 +73,7 @@ impl OpenAiProber {
             base: backend.base.clone(),
             api_key: cfg.api_key.clone(),
             chat,
+            cache_salt: request.get("cache_salt").cloned(),
             timeout: cfg.first_byte_timeout,
             max_body: cfg.max_response_bytes,
             templated: OnceCell::new(),
@@ -147,10 +150,14 @@ impl Prober for OpenAiProber {
             return llamacpp_reply(&self.post("/completion", &body).await?);
         }
         let model = self.chat.get("model").cloned().unwrap_or(Value::Null);
-        let body = json!({
+        let mut body = json!({
             "model": model, "prompt": prompt, "max_tokens": call.max_tokens,
             "temperature": 0, "logprobs": 1, "add_special_tokens": false, "stream": false,
         });
+        // The tenant's prefix-cache isolation holds for its probes too.
+        if let Some(salt) = &self.cache_salt {
+            body["cache_salt"] = salt.clone();
+        }
         let answer = self.post("/v1/completions", &body).await?;
         completion_reply(&answer)
     }
