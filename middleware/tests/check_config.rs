@@ -41,7 +41,12 @@ fn assert_error(name: &str, toml: &str, path: &str, words: &str) {
 
 #[test]
 fn valid_examples_pass() {
-    for file in ["vllm.toml", "multi-tenant.toml", "llamacpp.toml"] {
+    for file in [
+        "vllm.toml",
+        "vllm-probe.toml",
+        "multi-tenant.toml",
+        "llamacpp.toml",
+    ] {
         let path = selfbrake_tests::repo_root().join("examples").join(file);
         let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
             .arg("check-config")
