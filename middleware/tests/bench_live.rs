@@ -150,3 +150,31 @@ async fn bench_live_reports_tokens_and_accuracy_both_ways() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bad_questions_line_is_an_error_naming_it() {
+    let dir = std::env::temp_dir().join(format!("selfbrake-bench-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("q.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"a\", \"question\": \"1+1?\", \"gold\": \"2\"}\n{\"id\": 3}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
+        .args([
+            "bench-live",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--policy",
+            "default",
+        ])
+        .arg("--questions")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2: not a question"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -264,6 +264,56 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_is_asked_beside_the_stream_and_its_answer_can_brake() {
+        let spec = r#"[{"kind":"probe","mode":"periodic","every_tokens":8,"agree":1}]"#;
+        let rules: Vec<RuleSpec> = serde_json::from_str(spec).unwrap();
+        let mut t = Thinking::new(Monitor::new(&rules).unwrap());
+        let mut asked = None;
+        for _ in 0..8 {
+            if let Step::Probe(SessionEvent::Delta(_), request) =
+                t.observe(BackendEvent::Reasoning("x = 4. ".into()))
+            {
+                asked = Some(request);
+            }
+        }
+        let request = asked.expect("a probe at 8 tokens, the delta passed on");
+        assert_eq!(
+            &t.reasoning()[..request.cut(t.reasoning())],
+            "x = 4. ".repeat(8)
+        );
+        let answer = |text: &str| {
+            ProbeOutcome::Answer(selfbrake_policies::ProbeAnswer {
+                tokens: vec![selfbrake_policies::ProbeToken {
+                    text: text.into(),
+                    logprob: None,
+                }],
+            })
+        };
+        let brake = t
+            .probe_result(&answer("4}"))
+            .expect("one agreeing answer brakes");
+        assert_eq!((brake.rule, brake.answer.as_deref()), ("probe", Some("4")));
+    }
+
+    #[test]
+    fn a_probe_answer_after_the_model_answered_brakes_nothing() {
+        let spec = r#"[{"kind":"probe","mode":"periodic","every_tokens":8,"agree":1}]"#;
+        let rules: Vec<RuleSpec> = serde_json::from_str(spec).unwrap();
+        let mut t = Thinking::new(Monitor::new(&rules).unwrap());
+        for _ in 0..8 {
+            t.observe(BackendEvent::Reasoning("x ".into()));
+        }
+        t.observe(BackendEvent::Content("4".into()));
+        let outcome = ProbeOutcome::Answer(selfbrake_policies::ProbeAnswer {
+            tokens: vec![selfbrake_policies::ProbeToken {
+                text: "4}".into(),
+                logprob: None,
+            }],
+        });
+        assert!(t.probe_result(&outcome).is_none());
+    }
+
+    #[test]
     fn reasoning_without_an_answer_is_rescued() {
         let mut t = budget(100);
         t.observe(BackendEvent::Reasoning("x = 4".into()));
