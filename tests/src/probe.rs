@@ -64,6 +64,9 @@ pub struct ProbeScript {
     /// Leave `logprobs` out of the answers (`null`), as a server without
     /// them would.
     pub no_logprobs: bool,
+    /// Answer `/tokenize` with vLLM's 400, as a server that cannot template
+    /// the request would.
+    pub refuse_tokenize: bool,
 }
 
 /// `/tokenize` on `body`: the templated messages (or the `prompt` text)

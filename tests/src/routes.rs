@@ -55,6 +55,11 @@ pub(crate) async fn other_route(
     let probe = sh.cfg.lock().unwrap().probe.clone();
     if let Some(script) = probe {
         match path.as_str() {
+            "/tokenize" if script.refuse_tokenize => {
+                let body = json!({"object": "error", "message": "cannot tokenize this request",
+                    "type": "BadRequestError", "param": null, "code": 400});
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
             "/tokenize" => return Json(probe::tokenize_route(&script, &json_body)).into_response(),
             "/detokenize" => return Json(probe::detokenize_route(&json_body)).into_response(),
             "/v1/completions" if json_body.get("stream") != Some(&Value::Bool(true)) => {

@@ -124,6 +124,30 @@ async fn confirm_refuses_the_intermediate_value_and_brakes_on_the_confirmed_answ
 }
 
 #[tokio::test]
+async fn a_server_that_refuses_probes_leaves_the_text_rules_to_brake_unconfirmed() {
+    let mut cfg = mock_config(Duration::ZERO);
+    if let Some(p) = cfg.probe.as_mut() {
+        p.refuse_tokenize = true;
+    }
+    let mock = MockUpstream::start(cfg).await;
+    let rules = r#"{ kind = "probe", mode = "confirm" }, { kind = "convergence", repeats = 2 }"#;
+    let proxy = Proxy::start(&config(&mock.base_url(), &policy(rules, ""))).await;
+
+    let body: Value = proxy.chat(&ask(false)).await.json().await.unwrap();
+    let report = &body["selfbrake"];
+    assert_eq!(report["rule"], "convergence", "{body}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("unconfirmed"),
+        "{body}"
+    );
+    assert_eq!(report["probes"], 1);
+    assert!(
+        probes_of(&mock).is_empty(),
+        "no completion after the refusal"
+    );
+}
+
+#[tokio::test]
 async fn periodic_brakes_once_the_last_answers_agree_and_bills_the_probes() {
     let mock = MockUpstream::start(mock_config(Duration::from_millis(5))).await;
     let rules = r#"{ kind = "probe", mode = "periodic", every_tokens = 16, agree = 2 }"#;

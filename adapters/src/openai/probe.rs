@@ -87,13 +87,18 @@ impl OpenAiProber {
             rb = rb.bearer_auth(key);
         }
         let resp = match check_status(send(rb, self.timeout).await?, self.timeout).await {
-            // The server has no such route (not vLLM's `/tokenize`,
-            // `/detokenize`, `/v1/completions`): probes cannot work here,
-            // and the rule steps aside rather than failing every time.
+            // The server has no such route, or refuses this request's probe
+            // (a `/tokenize` without `messages`, a prompt over the context):
+            // asking again would fail the same way, so the rule steps aside
+            // for this request rather than failing every time. Timeouts and
+            // 5xx stay failures: the next probe may work.
             Err(AdapterError::Status {
-                status: 404 | 405 | 501,
+                status: status @ (400 | 404 | 405 | 422 | 501),
                 ..
-            }) => return Err(AdapterError::Unsupported("probe (no vLLM /tokenize route)")),
+            }) => {
+                tracing::warn!(status, route = path, "the server refuses probes");
+                return Err(AdapterError::Unsupported("probe"));
+            }
             other => other?,
         };
         let bytes = read_capped(resp, self.max_body, self.timeout, path).await?;
