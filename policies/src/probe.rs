@@ -127,13 +127,11 @@ impl ProbeAnswer {
             .map(|a| a.trim().to_string())
             .filter(|a| !a.is_empty());
         let scored = &self.tokens[..closed_at.map_or(0, |i| i + 1)];
+        // A value above 0 (or not a number) is no log-probability: an
+        // engine that sends one has told nothing about confidence.
+        let probability = |t: &ProbeToken| t.logprob.filter(|p| *p <= 0.0).map(f64::exp);
         let confidence = (!scored.is_empty())
-            .then(|| {
-                scored
-                    .iter()
-                    .map(|t| t.logprob.map(f64::exp))
-                    .sum::<Option<f64>>()
-            })
+            .then(|| scored.iter().map(probability).sum::<Option<f64>>())
             .flatten()
             .map(|sum| sum / scored.len() as f64);
         let lower = text.to_lowercase();
@@ -212,6 +210,18 @@ mod tests {
         assert!(hedged.hedged);
         assert_eq!(hedged.confidence, None, "no logprobs, no confidence");
         assert!(!answer(&[("42} Butter", None)]).read(DYNASOR).hedged);
+    }
+
+    #[test]
+    fn values_that_are_no_log_probabilities_give_no_confidence() {
+        let mut a = answer(&[("4", Some(0.9))]);
+        a.tokens.push(ProbeToken {
+            text: "}".into(),
+            logprob: Some(1.46),
+        });
+        assert_eq!(a.read(DYNASOR).confidence, None);
+        a.tokens[1].logprob = Some(f64::NAN);
+        assert_eq!(a.read(DYNASOR).confidence, None);
     }
 
     #[test]
