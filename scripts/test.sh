@@ -48,7 +48,7 @@ if [ "${SELFBRAKE_SKIP_LLAMA:-0}" != 1 ]; then
     SELFBRAKE_LLAMA_SERVER="$(PYTHON="$venv/bin/python" scripts/build-llama-server.sh)"
   fi
   export SELFBRAKE_LLAMA_SERVER
-  cargo test -p selfbrake-tests --test llamacpp -- --ignored
+  cargo test -p selfbrake-tests --test llamacpp --test llamacpp_probe -- --ignored
 fi
 
 if [ "${SELFBRAKE_SKIP_EMBEDDED:-0}" != 1 ]; then

@@ -1,4 +1,5 @@
 use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::Stream;
@@ -6,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::format::PrefixFormat;
+use crate::probe::Prober;
 use crate::{AdapterError, BackendEvent, Propagation};
 
 /// A stream of normalised events. Dropping it cancels the upstream request.
@@ -78,6 +80,14 @@ pub trait Backend: Send + Sync {
     /// accounting (see [`PrefixFormat::wrapping_len`]).
     fn prefix_format(&self) -> PrefixFormat {
         PrefixFormat::ThinkTags
+    }
+
+    /// The probes of one client request (`request`: its chat body, as sent
+    /// upstream), or `None` where this backend cannot probe; a policy's
+    /// probe rule then steps aside (see the policies crate).
+    fn prober(&self, request: &Map<String, Value>) -> Option<Arc<dyn Prober>> {
+        let _ = request;
+        None
     }
 
     /// The backend's `GET /models` body.

@@ -114,6 +114,11 @@ impl Backend for Retry {
         self.inner.prefix_format()
     }
 
+    /// Probes are not retried: a failed one is only a missing hint.
+    fn prober(&self, request: &Map<String, Value>) -> Option<Arc<dyn crate::Prober>> {
+        self.inner.prober(request)
+    }
+
     async fn models(&self) -> Result<Value, AdapterError> {
         self.inner.models().await
     }

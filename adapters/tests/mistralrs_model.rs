@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use selfbrake_adapters::mistralrs::{MistralrsBackend, MistralrsConfig};
-use selfbrake_adapters::{AdapterError, Backend, BackendEvent, Continuation, EventStream, Usage};
+use selfbrake_adapters::{
+    AdapterError, Backend, BackendEvent, Continuation, EventStream, ProbeCall, ProbeReply, Usage,
+};
 use serde_json::{json, Map, Value};
 
 /// One engine for the whole binary; tests take turns so that the engine's
@@ -180,6 +182,47 @@ async fn dropping_the_stream_stops_the_engine() {
         b.generated_tokens() - before,
         generated,
         "tokens generated after the drop"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_is_greedy_and_billed() {
+    let _turn = TURN.lock().await;
+    let b = backend(true);
+    let prober = b
+        .prober(&request("What is 12 times 3?", 500))
+        .expect("the embedded engine probes");
+    let call = ProbeCall {
+        reasoning: "12 times 3 is 36.\n\n".into(),
+        suffix: "... Oh, I suddenly got the answer to the whole problem, **Final Answer**\n\n\\[ \\boxed{".into(),
+        max_tokens: 16,
+    };
+    let first = prober.probe(call.clone()).await.unwrap();
+    let again = prober.probe(call).await.unwrap();
+    eprintln!(
+        "embedded probe: {:?}",
+        first
+            .tokens
+            .iter()
+            .map(|t| (&t.text, t.logprob))
+            .collect::<Vec<_>>()
+    );
+    assert!(!first.tokens.is_empty() && first.tokens.len() <= 16);
+    assert!(
+        first.tokens.iter().all(|t| t.logprob.is_none()),
+        "the engine's values are no log-probabilities (see mistralrs/probe.rs): {first:?}"
+    );
+    let text = |r: &ProbeReply| r.tokens.iter().map(|t| t.text.clone()).collect::<String>();
+    assert_eq!(text(&first), text(&again), "greedy");
+    let usage = first.usage.expect("usage");
+    assert!(
+        usage.prompt_tokens > 30,
+        "templated prompt, reasoning and suffix: {usage:?}"
+    );
+    let generated = usage.completion_tokens;
+    assert!(
+        generated >= first.tokens.len() as u64 && generated <= 16,
+        "{usage:?}"
     );
 }
 

@@ -64,6 +64,9 @@ pub struct Metrics {
     pub brakes: Family<BrakeLabels, Counter>,
     pub reasoning_tokens: Family<TenantLabels, Counter>,
     pub answer_tokens: Family<TenantLabels, Counter>,
+    /// Probes sent (the `probe` rule) and their tokens as billed.
+    pub probes: Family<TenantLabels, Counter>,
+    pub probe_tokens: Family<TenantLabels, Counter>,
     pub upstream_first_byte: HistogramFamily<BackendLabels>,
     pub overhead: Histogram,
     pub streams_in_flight: Gauge,
@@ -124,6 +127,14 @@ impl Metrics {
             "Answer tokens generated",
             answer_tokens.clone(),
         );
+        let probes = Family::<TenantLabels, Counter>::default();
+        registry.register("probes", "Probes sent by the probe rule", probes.clone());
+        let probe_tokens = Family::<TenantLabels, Counter>::default();
+        registry.register(
+            "probe_tokens",
+            "Probe tokens (prompt and generated) as the backend billed them",
+            probe_tokens.clone(),
+        );
         let upstream_first_byte: HistogramFamily<BackendLabels> =
             Family::new_with_constructor(latency_histogram);
         registry.register(
@@ -183,6 +194,8 @@ impl Metrics {
             brakes,
             reasoning_tokens,
             answer_tokens,
+            probes,
+            probe_tokens,
             upstream_first_byte,
             overhead,
             streams_in_flight,

@@ -43,6 +43,7 @@ fn assert_error(name: &str, toml: &str, path: &str, words: &str) {
 fn valid_examples_pass() {
     for file in [
         "vllm.toml",
+        "vllm-probe.toml",
         "multi-tenant.toml",
         "llamacpp.toml",
         "routing.toml",

@@ -203,3 +203,36 @@ async fn a_client_disconnect_stops_generation() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(generated_tokens() - before, generated);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_runs_on_the_engine_beside_the_reasoning() {
+    let _turn = TURN.lock().await;
+    let app = app(
+        true,
+        r#"{ kind = "probe", mode = "periodic", every_tokens = 8, max_probes = 1 }"#,
+    );
+    let before = settled().await;
+    let resp = app.oneshot(chat(question(false, 300))).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let generated = settled().await - before;
+    let sb = &body["selfbrake"];
+    eprintln!("probe on the engine: {sb}; engine tokens {generated}");
+    assert_eq!(sb["probes"], 1, "{body}");
+    // Billed as the engine counted it: the templated prompt with the
+    // reasoning and the suffix, and at most 16 generated tokens.
+    let probe_tokens = sb["probe_tokens"].as_u64().unwrap();
+    assert!(probe_tokens > 30, "{body}");
+    let usage = &body["usage"];
+    assert!(
+        usage["prompt_tokens"].as_u64().unwrap() >= probe_tokens - 16,
+        "{body}"
+    );
+    let reply_tokens =
+        sb["reasoning_tokens"].as_u64().unwrap() + sb["answer_tokens"].as_u64().unwrap();
+    assert!(
+        generated > reply_tokens && generated <= reply_tokens + 16 + 8,
+        "the engine generated {generated} tokens for a {reply_tokens}-token reply and one probe"
+    );
+}

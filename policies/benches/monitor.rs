@@ -7,7 +7,7 @@
 //! budget lifted so that 100k tokens are processed to the end.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use selfbrake_policies::eval::approx_tokens;
-use selfbrake_policies::{default_rules, Monitor, RuleSpec, Verdict};
+use selfbrake_policies::{default_rules, Monitor, ProbeOutcome, RuleSpec, Verdict};
 
 const MARKERS: &[&str] = &["but", "Wait,", "hmm", "let me check", "perhaps"];
 const WORDS: &[&str] = &[
@@ -103,5 +103,41 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The same text with a periodic probe rule added (every 64 tokens, each
+/// probe answered at once as failed, so it never brakes): the monitor's own
+/// cost of asking probes, not the probes'.
+fn bench_probe(c: &mut Criterion) {
+    let mut group = c.benchmark_group("monitor_default_plus_periodic_probe_1_token_deltas");
+    let mut with_probe = rules();
+    with_probe.push(
+        serde_json::from_str(
+            r#"{"kind":"probe","mode":"periodic","every_tokens":64,"max_probes":1024}"#,
+        )
+        .unwrap(),
+    );
+    for n in [1_000usize, 10_000] {
+        let text = synthetic(n);
+        let tokens: Vec<&str> = approx_tokens(&text).take(n).collect();
+        group.throughput(Throughput::Elements(tokens.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &tokens, |b, tokens| {
+            b.iter(|| {
+                let mut m = Monitor::new(&with_probe).unwrap();
+                for t in tokens {
+                    match m.observe(t) {
+                        Verdict::Probe(_) => {
+                            m.probe_result(&ProbeOutcome::Failed);
+                        }
+                        Verdict::Brake(b) => panic!("the synthetic text must not brake: {b:?}"),
+                        Verdict::Continue => {}
+                    }
+                }
+                assert!(m.probes() >= (n / 64 - 1) as u32);
+                m.tokens()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_probe);
 criterion_main!(benches);

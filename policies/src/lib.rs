@@ -18,6 +18,7 @@
 mod error;
 pub mod eval;
 mod monitor;
+pub mod probe;
 pub mod rules;
 mod ruleset;
 pub mod shipped;
@@ -27,6 +28,8 @@ mod verdict;
 
 pub use error::PolicyError;
 pub use monitor::Monitor;
+pub use probe::{ProbeAnswer, ProbeOutcome, ProbeRequest, ProbeToken};
+pub use rules::probe::{ProbeMode, ProbeSpec};
 pub use ruleset::RuleSet;
 pub use shipped::{aggressive_rules, cautious_rules, default_rules};
 pub use spec::RuleSpec;

@@ -1,6 +1,7 @@
+use crate::rules::probe::{Decision, Probe};
 use crate::rules::{self, Ctx, Detector};
 use crate::text::{Event, Question, Scanner, Strength};
-use crate::{Brake, PolicyError, RuleSet, RuleSpec, Verdict};
+use crate::{Brake, PolicyError, ProbeOutcome, RuleSet, RuleSpec, Verdict};
 
 #[derive(Debug)]
 struct Armed {
@@ -26,6 +27,9 @@ pub struct Monitor {
     brake: Option<Brake>,
     cut_chars: Option<u64>,
     question: Option<Question>,
+    /// The probe rule, kept apart from the text rules: it gates their
+    /// brakes (`confirm`) or asks probes of its own.
+    probe: Option<Probe>,
 }
 
 impl Monitor {
@@ -40,13 +44,19 @@ impl Monitor {
         let armed = set
             .specs()
             .iter()
-            .map(|rule| Armed {
-                kind: rule.kind(),
-                min_tokens: rule.min_tokens(),
-                detector: rules::build(rule),
-                deferred: None,
+            .filter_map(|rule| {
+                Some(Armed {
+                    kind: rule.kind(),
+                    min_tokens: rule.min_tokens(),
+                    detector: rules::build(rule)?,
+                    deferred: None,
+                })
             })
             .collect();
+        let probe = set.specs().iter().find_map(|rule| match rule {
+            RuleSpec::Probe(spec) => Some(Probe::new(spec.clone())),
+            _ => None,
+        });
         Self {
             rules: armed,
             scanner: Scanner::new(),
@@ -56,6 +66,7 @@ impl Monitor {
             brake: None,
             cut_chars: None,
             question: None,
+            probe,
         }
     }
 
@@ -93,9 +104,11 @@ impl Monitor {
             answer,
             answer_strength,
             question,
+            probe,
             ..
         } = self;
         let mut fired: Option<(usize, String)> = None;
+        let mut asked = None;
         for c in delta.chars() {
             let step = scanner.step();
             let chars = scanner.chars() + 1;
@@ -126,10 +139,21 @@ impl Monitor {
                         step
                     },
                 };
+                if let Some(p) = probe.as_mut() {
+                    asked = asked.take().or_else(|| p.on_event(&ev, &ctx));
+                }
                 for (i, r) in rules.iter_mut().enumerate() {
                     if let Some(reason) = r.detector.on_event(&ev, &ctx) {
                         if fired.is_none() && ctx.tokens >= r.min_tokens {
-                            fired = Some((i, reason));
+                            match probe.as_mut().filter(|p| p.gates(r.kind)) {
+                                Some(p) if asked.is_none() => {
+                                    let believed = r.detector.answer().map(str::to_string);
+                                    let believed = believed.or_else(|| answer.clone());
+                                    asked = p.propose(r.kind, reason, believed, &ctx);
+                                }
+                                Some(_) => {}
+                                None => fired = Some((i, reason)),
+                            }
                         } else if r.deferred.is_none() {
                             r.deferred = Some(reason);
                         }
@@ -153,12 +177,24 @@ impl Monitor {
                         .then(|| r.deferred.take())
                         .flatten()
                 });
-                if let Some(reason) = reason {
-                    if ctx.tokens >= r.min_tokens {
+                let Some(reason) = reason.filter(|_| ctx.tokens >= r.min_tokens) else {
+                    continue;
+                };
+                match probe.as_mut().filter(|p| p.gates(r.kind)) {
+                    Some(p) if asked.is_none() => {
+                        let believed = r.detector.answer().map(str::to_string);
+                        let believed = believed.or_else(|| answer.clone());
+                        asked = p.propose(r.kind, reason, believed, &ctx);
+                    }
+                    Some(_) => {}
+                    None => {
                         fired = Some((i, reason));
                         break;
                     }
                 }
+            }
+            if fired.is_none() && asked.is_none() {
+                asked = probe.as_mut().and_then(|p| p.on_tokens(&ctx));
             }
         }
         match fired {
@@ -178,8 +214,44 @@ impl Monitor {
                 self.brake = Some(brake.clone());
                 Verdict::Brake(brake)
             }
-            None => Verdict::Continue,
+            None => asked.map_or(Verdict::Continue, Verdict::Probe),
         }
+    }
+
+    /// The outcome of the probe asked with [`Verdict::Probe`]: the probe
+    /// rule brakes on it or lets the reasoning go on. A caller whose
+    /// backend cannot probe answers [`ProbeOutcome::Unsupported`], and the
+    /// policy then works as if it had no probe rule.
+    pub fn probe_result(&mut self, outcome: &ProbeOutcome) -> Verdict {
+        if let Some(b) = &self.brake {
+            return Verdict::Brake(b.clone());
+        }
+        let Some(probe) = self.probe.as_mut() else {
+            return Verdict::Continue;
+        };
+        match probe.outcome(outcome, self.tokens) {
+            Decision::Continue => Verdict::Continue,
+            Decision::Brake {
+                rule,
+                reason,
+                answer,
+            } => {
+                let brake = Brake {
+                    rule,
+                    reason,
+                    answer: answer.or_else(|| self.answer.clone()),
+                    tokens: self.tokens,
+                };
+                self.cut_chars = Some(self.scanner.chars());
+                self.brake = Some(brake.clone());
+                Verdict::Brake(brake)
+            }
+        }
+    }
+
+    /// Probes asked so far.
+    pub fn probes(&self) -> u32 {
+        self.probe.as_ref().map_or(0, Probe::probes)
     }
 
     /// The latest candidate answer seen in the reasoning, as written. A

@@ -24,6 +24,18 @@ impl RuleSet {
         for (i, rule) in rules.iter().enumerate() {
             rule.validate(&format!("rules[{i}]"))?;
         }
+        if let Some(i) = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind() == "probe")
+            .nth(1)
+            .map(|(i, _)| i)
+        {
+            return Err(PolicyError::InvalidParameter {
+                path: format!("rules[{i}]"),
+                message: "a policy takes one probe rule".into(),
+            });
+        }
         Ok(RuleSet {
             rules: rules.into(),
         })

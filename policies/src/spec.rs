@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::rules::probe::ProbeSpec;
 use crate::text::Strength;
 use crate::PolicyError;
 
@@ -113,6 +114,9 @@ pub enum RuleSpec {
         #[serde(default)]
         min_tokens: u64,
     },
+    /// Ask the model (see [`crate::rules::probe`]): confirm the other rules'
+    /// brakes, or brake on the probes' own answers.
+    Probe(ProbeSpec),
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -175,6 +179,7 @@ impl RuleSpec {
             RuleSpec::Markers { .. } => "markers",
             RuleSpec::Overthink { .. } => "overthink",
             RuleSpec::Repetition { .. } => "repetition",
+            RuleSpec::Probe(_) => "probe",
         }
     }
 
@@ -186,6 +191,7 @@ impl RuleSpec {
             | RuleSpec::Markers { min_tokens, .. }
             | RuleSpec::Overthink { min_tokens, .. }
             | RuleSpec::Repetition { min_tokens, .. } => *min_tokens,
+            RuleSpec::Probe(p) => p.min_tokens,
         }
     }
 
@@ -199,6 +205,7 @@ impl RuleSpec {
         };
         let unit = |x: f64| (0.0..=1.0).contains(&x);
         match *self {
+            RuleSpec::Probe(ref p) => p.validate(path),
             RuleSpec::Budget {
                 max_reasoning_tokens: 0,
                 ..

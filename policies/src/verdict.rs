@@ -1,8 +1,14 @@
+use crate::ProbeRequest;
+
 /// What the monitor says after each delta.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Continue,
     Brake(Brake),
+    /// Keep the reasoning going, and run this probe beside it; hand its
+    /// outcome to [`Monitor::probe_result`](crate::Monitor::probe_result).
+    /// At most one is in flight: no other is asked until that outcome.
+    Probe(ProbeRequest),
 }
 
 /// Why the monitor decided to stop the reasoning.

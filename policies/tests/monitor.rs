@@ -152,7 +152,7 @@ fn the_question_rules_out_given_values_and_lone_components() {
     let feed = |m: &mut Monitor, text: &str| {
         text.split_inclusive(' ').find_map(|t| match m.observe(t) {
             Verdict::Brake(b) => Some(b),
-            Verdict::Continue => None,
+            Verdict::Continue | Verdict::Probe(_) => None,
         })
     };
     let given = "So the price is 12.\n\nWait, the price is 12.\n\nSo the total is 36.\n\nCheck: the total is 36.\n\n";

@@ -37,6 +37,7 @@
 mod body;
 pub mod frame;
 pub mod mock;
+pub mod probe;
 mod routes;
 pub mod script;
 mod shapes;
@@ -50,6 +51,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use mock::{RecordedRequest, StreamRecord};
+pub use probe::{Belief, ProbeScript};
 pub use script::{tokenize, ReasoningForm, Script};
 pub use selfbrake_policies::text::last_boxed;
 pub use traces::{load_traces, repo_root, trace, traces_path, Trace};
@@ -119,6 +121,12 @@ pub struct MockConfig {
     /// Add `completion_tokens_details.reasoning_tokens` to usage (vLLM
     /// does not; default false).
     pub report_reasoning_tokens: bool,
+    /// Serve probes (`/tokenize`, `/detokenize`, `/v1/completions`) from
+    /// scripted beliefs; see [`probe`]. Default none.
+    pub probe: Option<ProbeScript>,
+    /// Scripts by question: a chat request whose user messages contain the
+    /// key is answered with that script instead of `script`.
+    pub by_question: Vec<(String, Script)>,
 }
 
 impl Default for MockConfig {
@@ -132,6 +140,8 @@ impl Default for MockConfig {
             continuation_in_reasoning: false,
             continuation_echo: false,
             report_reasoning_tokens: false,
+            probe: None,
+            by_question: Vec::new(),
         }
     }
 }
@@ -142,6 +152,23 @@ impl MockConfig {
             script,
             ..MockConfig::default()
         }
+    }
+
+    /// This config with the script that answers `body` (see `by_question`).
+    pub fn for_request(mut self, body: &Value) -> Self {
+        let users = body["messages"].as_array().into_iter().flatten();
+        let asked: String = users
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        if let Some((_, s)) = self
+            .by_question
+            .iter()
+            .find(|(q, _)| asked.contains(q.as_str()))
+        {
+            self.script = s.clone();
+        }
+        self
     }
 }
 

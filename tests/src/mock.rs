@@ -144,12 +144,18 @@ fn generation(cfg: &MockConfig, body: &Value, cont: bool, index: usize) -> Gener
             .as_array()
             .and_then(|m| m.last())
             .map(message_text);
-        let answer = cfg.continuation_answer.clone().unwrap_or_else(|| {
-            match prefix.as_deref().and_then(last_boxed) {
+        let believed = cfg
+            .probe
+            .as_ref()
+            .and_then(|p| crate::probe::continuation_answer(p, body));
+        let answer = cfg
+            .continuation_answer
+            .clone()
+            .or(believed)
+            .unwrap_or_else(|| match prefix.as_deref().and_then(last_boxed) {
                 Some(x) => format!("The final answer is $\\boxed{{{x}}}$."),
                 None => cfg.script.answer.clone(),
-            }
-        });
+            });
         let flag = cfg.continuation_in_reasoning;
         let mut tokens: Vec<_> = tokenize(&answer).into_iter().map(|t| (flag, t)).collect();
         if cfg.continuation_echo {
@@ -214,7 +220,7 @@ async fn chat(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
         &headers,
         cont,
     );
-    let cfg = sh.cfg.lock().unwrap().clone();
+    let cfg = sh.cfg.lock().unwrap().clone().for_request(&value);
     let fault = if cont {
         cfg.continuation_fault.clone()
     } else {

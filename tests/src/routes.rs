@@ -1,7 +1,8 @@
 //! The mock's routes besides chat completions, as vLLM serves them:
 //! `/v1/completions` (streamed and not), `/v1/embeddings`,
 //! `/v1/responses`, `/v1/messages`, `/v1/rerank`, `/v1/audio/*`,
-//! `/tokenize`, `/detokenize`. Each records what it received and answers
+//! `/tokenize`, `/detokenize` (with `MockConfig::probe`, the probe
+//! routes of `crate::probe` instead). Each records what it received and answers
 //! in the route's own shape; a path vLLM does not serve is its 404.
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::body::body_stream;
 use crate::mock::{record, Shared};
+use crate::probe;
 
 /// Paths the mock serves besides chat completions and models.
 const SERVED: &[&str] = &[
@@ -37,7 +40,7 @@ pub(crate) async fn other_route(
     let path = uri.path().to_string();
     let json_body: Value = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    record(
+    let index = record(
         &sh,
         method.as_str(),
         &path,
@@ -48,6 +51,28 @@ pub(crate) async fn other_route(
     if !SERVED.contains(&path.as_str()) {
         // vLLM (FastAPI) answers an unknown path like this.
         return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response();
+    }
+    let probe = sh.cfg.lock().unwrap().probe.clone();
+    if let Some(script) = probe {
+        match path.as_str() {
+            "/tokenize" if script.refuse_tokenize => {
+                let body = json!({"object": "error", "message": "cannot tokenize this request",
+                    "type": "BadRequestError", "param": null, "code": 400});
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+            "/tokenize" => return Json(probe::tokenize_route(&script, &json_body)).into_response(),
+            "/detokenize" => return Json(probe::detokenize_route(&json_body)).into_response(),
+            "/v1/completions" if json_body.get("stream") != Some(&Value::Bool(true)) => {
+                let (steps, tick) = probe::completion_steps(&script, &json_body);
+                let body = body_stream(sh.clone(), index, steps, tick);
+                return (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    Body::from_stream(body),
+                )
+                    .into_response();
+            }
+            _ => {}
+        }
     }
     let model = json_body
         .get("model")

@@ -69,7 +69,7 @@ impl MistralrsBackend {
 
     /// A raw completion from the templated messages plus `prefix`; also
     /// returns the prefix text as it was appended.
-    async fn run_prefixed(
+    pub(super) async fn run_prefixed(
         &self,
         parsed: request::Parsed,
         prefix: prompt::Prefix,
@@ -226,6 +226,13 @@ impl Backend for MistralrsBackend {
     fn continuation_mode(&self) -> ContinuationMode {
         // The engine continues a prefix natively (raw completion).
         ContinuationMode::Prefill
+    }
+
+    fn prober(&self, request: &Map<String, Value>) -> Option<Arc<dyn crate::Prober>> {
+        let engine = self.variant(self.cfg.think_prefill, self.cfg.stall_timeout);
+        Some(Arc::new(super::probe::MistralrsProber::new(
+            engine, request,
+        )))
     }
 
     async fn models(&self) -> Result<Value, AdapterError> {

@@ -34,6 +34,8 @@ mod engines;
 #[cfg(feature = "embedded")]
 mod load;
 #[cfg(feature = "embedded")]
+mod probe;
+#[cfg(feature = "embedded")]
 mod prompt;
 #[cfg(feature = "embedded")]
 mod request;

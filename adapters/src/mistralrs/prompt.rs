@@ -17,6 +17,8 @@ pub(super) enum Prefix {
     OpenThink,
     /// `<think>\n{reasoning}\n</think>\n\n`: the model writes its answer.
     Answer(String),
+    /// `<think>\n{reasoning}{suffix}`: a probe, asked inside the open block.
+    Probe(String),
 }
 
 pub(super) struct Prompt {
@@ -31,6 +33,8 @@ pub(super) fn prefix_text(prefix: &Prefix, template_opened_think: bool) -> Strin
     match prefix {
         Prefix::OpenThink if template_opened_think => String::new(),
         Prefix::OpenThink => format!("{OPEN_THINK}\n"),
+        Prefix::Probe(turn) if template_opened_think => turn.clone(),
+        Prefix::Probe(turn) => format!("{OPEN_THINK}\n{turn}"),
         Prefix::Answer(reasoning) => {
             let layout = if template_opened_think {
                 PrefixFormat::CloseOnly

@@ -26,6 +26,8 @@ pub struct OpenAiConfig {
     /// Content is reasoning until `</think>` (templates that open `<think>`
     /// in the prompt, on servers run without a reasoning parser).
     pub assume_open_think: bool,
+    /// The routes probes use: `vllm` (default), `llamacpp` or `none`.
+    pub probe: super::ProbeRoute,
     #[serde(rename = "connect_timeout_ms", with = "crate::config::millis")]
     pub connect_timeout: Duration,
     /// Until the response headers arrive (prefill of long prompts counts).
@@ -63,6 +65,7 @@ impl Default for OpenAiConfig {
             continuation: ContinuationMode::default(),
             prefix_format: PrefixFormat::default(),
             assume_open_think: false,
+            probe: super::ProbeRoute::default(),
             connect_timeout: Duration::from_secs(10),
             first_byte_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(60),
@@ -85,6 +88,7 @@ impl std::fmt::Debug for OpenAiConfig {
             .field("continuation", &self.continuation)
             .field("prefix_format", &self.prefix_format)
             .field("assume_open_think", &self.assume_open_think)
+            .field("probe", &self.probe)
             .field("connect_timeout", &self.connect_timeout)
             .field("first_byte_timeout", &self.first_byte_timeout)
             .field("idle_timeout", &self.idle_timeout)

@@ -32,6 +32,7 @@ mod fallback;
 mod fast;
 mod http;
 mod normalise;
+mod probe;
 mod request;
 mod sse;
 mod stream;
@@ -45,6 +46,7 @@ use http::{check_status, is_json, read_capped, send};
 
 pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
+pub use probe::{completion_reply, llamacpp_reply, OpenAiProber, ProbeRoute};
 pub use request::{continuation_body, stream_body};
 pub use sse::{SseDecoder, SseError, SseEvent};
 
@@ -191,6 +193,13 @@ impl Backend for OpenAiBackend {
 
     fn continuation_mode(&self) -> ContinuationMode {
         self.cfg.continuation
+    }
+
+    fn prober(&self, request: &Map<String, Value>) -> Option<std::sync::Arc<dyn crate::Prober>> {
+        if self.cfg.probe == ProbeRoute::None {
+            return None;
+        }
+        Some(std::sync::Arc::new(OpenAiProber::new(self, request)))
     }
 
     fn prefix_format(&self) -> PrefixFormat {

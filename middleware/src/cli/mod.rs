@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_live;
 mod check;
 mod eval;
 mod serve;
@@ -31,6 +32,9 @@ enum Command {
     },
     /// Replay recorded reasoning traces through a policy and report the savings.
     Eval(eval::EvalArgs),
+    /// Run questions through a backend twice, unbraked and braked, and
+    /// report tokens, accuracy, latency and probes both ways.
+    BenchLive(bench_live::BenchLiveArgs),
     /// Validate a config file as the server would; exit 1 on any error.
     CheckConfig { file: PathBuf },
     /// Print the `sha256:<hex>` form of an API key, for `tenants.*.api_keys`.
@@ -48,6 +52,7 @@ pub fn main() -> ExitCode {
             json_logs,
         } => serve::run(config, listen, json_logs),
         Command::Eval(args) => eval::run(args),
+        Command::BenchLive(args) => bench_live::run(args),
         Command::CheckConfig { file } => return check::run(&file),
         Command::HashKey { key } => hash_key(key),
     };

@@ -16,6 +16,10 @@ pub enum OnBrake {
     Extract,
     /// End with the reasoning only.
     Stop,
+    /// After a brake of the `probe` rule, answer with the probe's answer:
+    /// the model already said it, confidently, so no continuation is
+    /// needed. Other brakes continue.
+    ProbeAnswer,
 }
 
 /// A named policy (`[policies.NAME]`).

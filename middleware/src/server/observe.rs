@@ -144,6 +144,11 @@ fn record(
                 .answer_tokens
                 .get_or_create(&tenant)
                 .inc_by(report.answer_tokens);
+            if report.probes > 0 {
+                metrics.probes.get_or_create(&tenant).inc_by(report.probes);
+                let tokens = metrics.probe_tokens.get_or_create(&tenant);
+                tokens.inc_by(report.probe_tokens);
+            }
             if let Some(rule) = &report.rule {
                 metrics
                     .brakes

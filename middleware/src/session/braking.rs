@@ -64,7 +64,16 @@ impl Braking {
 
     /// What to do, given what the backend can: a backend with no
     /// continuation answers with the extracted candidate instead.
-    pub fn plan(configured: OnBrake, mode: ContinuationMode) -> OnBrake {
+    /// `probe_answer` applies to the probe rule's brakes, which carry the
+    /// probe's answer; any other brake continues.
+    pub fn plan(&self, configured: OnBrake, mode: ContinuationMode) -> OnBrake {
+        let configured = match configured {
+            OnBrake::ProbeAnswer if self.brake.rule == "probe" && self.answer.is_some() => {
+                return OnBrake::ProbeAnswer
+            }
+            OnBrake::ProbeAnswer => OnBrake::Continue,
+            other => other,
+        };
         match (configured, mode) {
             (OnBrake::Continue, ContinuationMode::None) => OnBrake::Extract,
             (other, _) => other,
@@ -101,14 +110,14 @@ impl Braking {
         } else {
             on_brake
         };
-        let text = match (on_brake, self.answer.as_deref()) {
-            (OnBrake::Extract, Some(answer)) => Some(answer_statement(answer)),
-            _ => None,
-        };
-        let source = if text.is_some() {
-            AnswerSource::Extracted
-        } else {
-            AnswerSource::None
+        let (text, source) = match (on_brake, self.answer.as_deref()) {
+            (OnBrake::Extract, Some(answer)) => {
+                (Some(answer_statement(answer)), AnswerSource::Extracted)
+            }
+            (OnBrake::ProbeAnswer, Some(answer)) => {
+                (Some(answer_statement(answer)), AnswerSource::Probe)
+            }
+            _ => (None, AnswerSource::None),
         };
         let usage = usage::braked(self.reasoning_tokens, self.statement.len() + wrapping, None);
         let mut report = report(policy, Some(&self.brake), self.reasoning_tokens, 0, source);
@@ -162,18 +171,37 @@ mod tests {
 
     #[test]
     fn a_backend_without_continuation_extracts() {
+        let b = braking("x = 4.", Some("4"));
         assert_eq!(
-            Braking::plan(OnBrake::Continue, ContinuationMode::None),
+            b.plan(OnBrake::Continue, ContinuationMode::None),
             OnBrake::Extract
         );
         assert_eq!(
-            Braking::plan(OnBrake::Continue, ContinuationMode::Prefill),
+            b.plan(OnBrake::Continue, ContinuationMode::Prefill),
             OnBrake::Continue
         );
+        assert_eq!(b.plan(OnBrake::Stop, ContinuationMode::None), OnBrake::Stop);
+    }
+
+    #[test]
+    fn probe_answer_applies_to_probe_brakes_only() {
+        let mode = ContinuationMode::ContinueFinalMessage;
+        let other = braking("x = 4.", Some("4"));
+        assert_eq!(other.plan(OnBrake::ProbeAnswer, mode), OnBrake::Continue);
+        let mut probed = braking("x = 4.", Some("4"));
+        probed.brake.rule = "probe";
         assert_eq!(
-            Braking::plan(OnBrake::Stop, ContinuationMode::None),
-            OnBrake::Stop
+            probed.plan(OnBrake::ProbeAnswer, mode),
+            OnBrake::ProbeAnswer
         );
+        let events = probed.close(OnBrake::ProbeAnswer, None, "p", 0);
+        let [SessionEvent::Delta(BackendEvent::Content(text)), SessionEvent::End(summary)] =
+            &events[..]
+        else {
+            panic!("the probe's answer, then the end: {events:?}");
+        };
+        assert_eq!(text, "The final answer is $\\boxed{4}$.");
+        assert_eq!(summary.report.answer_source, AnswerSource::Probe);
     }
 
     #[test]

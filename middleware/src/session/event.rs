@@ -36,6 +36,8 @@ pub enum AnswerSource {
     Extracted,
     /// No answer (`on_brake = "stop"`, or nothing to extract).
     None,
+    /// A confident probe's answer (`on_brake = "probe_answer"`).
+    Probe,
 }
 
 /// The `selfbrake` object of every response.
@@ -48,4 +50,9 @@ pub struct BrakeReport {
     pub reasoning_tokens: u64,
     pub answer_tokens: u64,
     pub answer_source: AnswerSource,
+    /// Probes sent for this request (the `probe` rule).
+    pub probes: u64,
+    /// Their tokens, prompt and generated, as the backend billed them;
+    /// also added to the response's usage.
+    pub probe_tokens: u64,
 }

@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use super::answering::{self, Answering};
 use super::braking::Braking;
+use super::probe::{Beside, ProbeCost, Probes};
 use super::thinking::{self, Thinking};
 use super::SessionEvent;
 use crate::config::OnBrake;
@@ -46,6 +47,7 @@ enum Phase {
         // Boxed: the monitor is large, and the phase moves on every step.
         state: Box<Thinking>,
         upstream: EventStream,
+        probes: Probes,
     },
     /// Cut: the statement goes out next.
     Braking(Braking),
@@ -86,15 +88,22 @@ pub async fn start(
     if let Some(cap) = ctx.client_cap() {
         thinking.cap_reasoning(cap, u64::from(ctx.policy.config.answer_reserve_tokens));
     }
+    let probing = ctx.policy.rules.specs().iter().any(|r| r.kind() == "probe");
+    let prober = probing.then(|| ctx.backend.prober(&ctx.request)).flatten();
+    let cost = Arc::new(ProbeCost::default());
     let phase = Phase::Thinking {
         state: Box::new(thinking),
         upstream,
+        probes: Probes::new(prober, cost.clone(), &ctx.policy.name),
     };
     Ok(futures::stream::unfold(
-        (ctx, phase),
-        |(ctx, phase)| async move {
-            let (event, next) = step(&ctx, phase).await?;
-            Some((event, (ctx, next)))
+        (ctx, phase, cost),
+        |(ctx, phase, cost)| async move {
+            let (mut event, next) = step(&ctx, phase).await?;
+            if let SessionEvent::End(summary) = &mut event {
+                cost.apply(summary);
+            }
+            Some((event, (ctx, next, cost)))
         },
     ))
 }
@@ -109,8 +118,21 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
             Phase::Thinking {
                 mut state,
                 mut upstream,
-            } => match upstream.next().await {
-                None => match state.missing_answer() {
+                mut probes,
+            } => match probes.next(&mut upstream).await {
+                Beside::Probe(outcome) => match state.probe_result(&outcome) {
+                    Some(brake) => {
+                        drop(upstream);
+                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        Phase::Braking(state.brake(brake, &policy.config.brake_statement))
+                    }
+                    None => Phase::Thinking {
+                        state,
+                        upstream,
+                        probes,
+                    },
+                },
+                Beside::Upstream(None) => match state.missing_answer() {
                     Some(brake) => {
                         spans::brake(brake.rule, brake.tokens).in_scope(|| {
                             tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning ended without an answer; asking for it");
@@ -121,11 +143,40 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                         return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done))
                     }
                 },
-                Some(Err(e)) => return Some((SessionEvent::Failed(e.into()), Phase::Done)),
-                Some(Ok(event)) => match state.observe(event) {
-                    thinking::Step::Quiet => Phase::Thinking { state, upstream },
+                Beside::Upstream(Some(Err(e))) => {
+                    return Some((SessionEvent::Failed(e.into()), Phase::Done))
+                }
+                Beside::Upstream(Some(Ok(event))) => match state.observe(event) {
+                    thinking::Step::Quiet => Phase::Thinking {
+                        state,
+                        upstream,
+                        probes,
+                    },
                     thinking::Step::Emit(e) => {
-                        return Some((e, Phase::Thinking { state, upstream }))
+                        let next = Phase::Thinking {
+                            state,
+                            upstream,
+                            probes,
+                        };
+                        return Some((e, next));
+                    }
+                    thinking::Step::Probe(e, request) => {
+                        // Without a prober the outcome is known at once.
+                        let now = probes.start(request, state.reasoning());
+                        let brake = now.and_then(|outcome| state.probe_result(&outcome));
+                        let next = match brake {
+                            Some(brake) => {
+                                drop(upstream);
+                                tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                                Phase::Braking(state.brake(brake, &policy.config.brake_statement))
+                            }
+                            None => Phase::Thinking {
+                                state,
+                                upstream,
+                                probes,
+                            },
+                        };
+                        return Some((e, next));
                     }
                     thinking::Step::Brake(e, brake) => {
                         // Stop the upstream generation now: the engine frees its slot.
@@ -139,7 +190,9 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                     }
                     thinking::Step::BrakeNow(brake) => {
                         drop(upstream);
-                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        spans::brake(brake.rule, brake.tokens).in_scope(|| {
+                            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
+                        });
                         Phase::Braking(state.brake(brake, &policy.config.brake_statement))
                     }
                     thinking::Step::Cut(e, brake) => {
@@ -185,7 +238,7 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
 async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
     let config = &ctx.policy.config;
     let wrapping = ctx.backend.prefix_format().wrapping_len();
-    let on_brake = Braking::plan(config.on_brake, ctx.backend.continuation_mode());
+    let on_brake = braking.plan(config.on_brake, ctx.backend.continuation_mode());
     if on_brake != OnBrake::Continue {
         return Phase::Closing(
             braking

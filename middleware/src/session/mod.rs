@@ -9,13 +9,16 @@
 //!
 //! Each state is a type with synchronous transitions (unit-tested beside
 //! it); [`machine`] drives them with the two awaits the session has: the
-//! next upstream event and the opening of the continuation. It emits
+//! next upstream event and the opening of the continuation. While thinking,
+//! a probe the policy asks for runs beside the upstream stream ([`probe`]):
+//! whichever answers first is handled first. It emits
 //! [`SessionEvent`]s that the response encoders turn into what the client
 //! sees.
 mod answering;
 mod braking;
 mod event;
 mod machine;
+mod probe;
 mod report;
 mod thinking;
 mod usage;

@@ -18,5 +18,7 @@ pub(super) fn report(
         reasoning_tokens,
         answer_tokens,
         answer_source: source,
+        probes: 0,
+        probe_tokens: 0,
     }
 }

@@ -1,7 +1,7 @@
 //! Thinking: the upstream streams; reasoning goes to the client as it comes
 //! and through the monitor, which may brake.
 use selfbrake_adapters::{BackendEvent, Usage};
-use selfbrake_policies::{Brake, Monitor, Verdict};
+use selfbrake_policies::{Brake, Monitor, ProbeOutcome, ProbeRequest, Verdict};
 
 use super::braking::Braking;
 use super::report::report;
@@ -27,6 +27,9 @@ pub(super) struct Thinking {
     /// Reasoning tokens after the answer started (interleaved thinking):
     /// counted against the request's budgets, not watched by text rules.
     late_tokens: u64,
+    /// A probe the monitor asked for while counting reported tokens: it
+    /// starts with the next reasoning delta.
+    pending_probe: Option<ProbeRequest>,
 }
 
 /// What one upstream event does.
@@ -42,6 +45,8 @@ pub(super) enum Step {
     /// Pass this on, then end the reply: reasoning after the answer started
     /// went over a budget (there is no answer left to ask for).
     Cut(SessionEvent, Brake),
+    /// Pass this on, and start this probe beside the stream.
+    Probe(SessionEvent, ProbeRequest),
 }
 
 impl Thinking {
@@ -57,6 +62,7 @@ impl Thinking {
             cap_at: None,
             budget: None,
             late_tokens: 0,
+            pending_probe: None,
         }
     }
 
@@ -78,12 +84,15 @@ impl Thinking {
                 self.reasoning.push_str(&delta);
                 let verdict = self.monitor.observe(&delta);
                 let event = SessionEvent::Delta(BackendEvent::Reasoning(delta));
-                match verdict {
-                    Verdict::Brake(brake) => Step::Brake(event, brake),
-                    Verdict::Continue => match self.over_budget(self.monitor.tokens()) {
-                        Some(brake) => Step::Brake(event, brake),
-                        None => Step::Emit(event),
-                    },
+                let probe = match verdict {
+                    Verdict::Brake(brake) => return Step::Brake(event, brake),
+                    Verdict::Probe(request) => Some(request),
+                    Verdict::Continue => self.pending_probe.take(),
+                };
+                match (self.over_budget(self.monitor.tokens()), probe) {
+                    (Some(brake), _) => Step::Brake(event, brake),
+                    (None, Some(request)) => Step::Probe(event, request),
+                    (None, None) => Step::Emit(event),
                 }
             }
             BackendEvent::Reasoning(delta) => {
@@ -117,6 +126,20 @@ impl Thinking {
         }
     }
 
+    /// The reasoning streamed so far (what a probe continues from).
+    pub fn reasoning(&self) -> &str {
+        &self.reasoning
+    }
+
+    /// A probe's outcome: the brake it decides, if any. Once the model has
+    /// started its answer there is nothing left to brake.
+    pub fn probe_result(&mut self, outcome: &ProbeOutcome) -> Option<Brake> {
+        match self.monitor.probe_result(outcome) {
+            Verdict::Brake(brake) if !self.answering => Some(brake),
+            _ => None,
+        }
+    }
+
     /// The upstream finished after reasoning but with no answer (the model
     /// closed its think block and stopped, or hit its length limit inside
     /// it): the session brakes as rule `no_answer` and asks for the answer,
@@ -145,9 +168,14 @@ impl Thinking {
         let extra = u32::try_from(completion_tokens - counted).unwrap_or(u32::MAX);
         match self.monitor.observe_tokens("", extra) {
             Verdict::Brake(brake) => Step::BrakeNow(brake),
-            Verdict::Continue => match self.over_budget(self.monitor.tokens()) {
+            verdict => match self.over_budget(self.monitor.tokens()) {
                 Some(brake) => Step::BrakeNow(brake),
-                None => Step::Quiet,
+                None => {
+                    if let Verdict::Probe(request) = verdict {
+                        self.pending_probe = Some(request);
+                    }
+                    Step::Quiet
+                }
             },
         }
     }
@@ -356,6 +384,56 @@ mod tests {
         };
         let braking = t.brake(brake, "Done.");
         assert_eq!(braking.kept(), "So x = 4.\n\nWait\n\nDone.");
+    }
+
+    #[test]
+    fn a_probe_is_asked_beside_the_stream_and_its_answer_can_brake() {
+        let spec = r#"[{"kind":"probe","mode":"periodic","every_tokens":8,"agree":1}]"#;
+        let rules: Vec<RuleSpec> = serde_json::from_str(spec).unwrap();
+        let mut t = Thinking::new(Monitor::new(&rules).unwrap());
+        let mut asked = None;
+        for _ in 0..8 {
+            if let Step::Probe(SessionEvent::Delta(_), request) =
+                t.observe(BackendEvent::Reasoning("x = 4. ".into()))
+            {
+                asked = Some(request);
+            }
+        }
+        let request = asked.expect("a probe at 8 tokens, the delta passed on");
+        assert_eq!(
+            &t.reasoning()[..request.cut(t.reasoning())],
+            "x = 4. ".repeat(8)
+        );
+        let answer = |text: &str| {
+            ProbeOutcome::Answer(selfbrake_policies::ProbeAnswer {
+                tokens: vec![selfbrake_policies::ProbeToken {
+                    text: text.into(),
+                    logprob: None,
+                }],
+            })
+        };
+        let brake = t
+            .probe_result(&answer("4}"))
+            .expect("one agreeing answer brakes");
+        assert_eq!((brake.rule, brake.answer.as_deref()), ("probe", Some("4")));
+    }
+
+    #[test]
+    fn a_probe_answer_after_the_model_answered_brakes_nothing() {
+        let spec = r#"[{"kind":"probe","mode":"periodic","every_tokens":8,"agree":1}]"#;
+        let rules: Vec<RuleSpec> = serde_json::from_str(spec).unwrap();
+        let mut t = Thinking::new(Monitor::new(&rules).unwrap());
+        for _ in 0..8 {
+            t.observe(BackendEvent::Reasoning("x ".into()));
+        }
+        t.observe(BackendEvent::Content("4".into()));
+        let outcome = ProbeOutcome::Answer(selfbrake_policies::ProbeAnswer {
+            tokens: vec![selfbrake_policies::ProbeToken {
+                text: "4}".into(),
+                logprob: None,
+            }],
+        });
+        assert!(t.probe_result(&outcome).is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use tokens::approx_tokens;
 pub use trace::{parse_traces, Trace};
 
 use crate::text::{normalize, same_answer, Event, Scanner};
-use crate::{Monitor, PolicyError, RuleSpec, Verdict};
+use crate::{Monitor, PolicyError, ProbeOutcome, RuleSpec, Verdict};
 
 /// The report and the per-trace rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +160,13 @@ fn replay(t: &Trace, rules: &[RuleSpec]) -> Result<TraceRow, PolicyError> {
         }
         kept += 1;
         chars += piece.chars().count() as u64;
-        if let Verdict::Brake(b) = monitor.observe(piece) {
+        let verdict = match monitor.observe(piece) {
+            // Offline there is no model to ask: the policy runs as if it
+            // had no probe rule.
+            Verdict::Probe(_) => monitor.probe_result(&ProbeOutcome::Unsupported),
+            v => v,
+        };
+        if let Verdict::Brake(b) = verdict {
             brake = Some(b);
         }
     }

@@ -3,6 +3,7 @@ mod budget;
 mod convergence;
 mod markers;
 mod overthink;
+pub mod probe;
 mod repetition;
 
 pub use budget::Budget;
@@ -47,9 +48,11 @@ pub trait Detector: Send + std::fmt::Debug {
     }
 }
 
-/// Builds the detector for a validated spec.
-pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
-    match *spec {
+/// Builds the detector for a validated spec; `None` for the probe rule,
+/// which the monitor drives itself (it asks for probes and takes their
+/// answers, which no text event carries).
+pub fn build(spec: &RuleSpec) -> Option<Box<dyn Detector>> {
+    Some(match *spec {
         RuleSpec::Budget {
             max_reasoning_tokens,
             ..
@@ -87,5 +90,6 @@ pub fn build(spec: &RuleSpec) -> Box<dyn Detector> {
             ..
         } => Box::new(Overthink::new(beta, tau, form, min_steps_after)),
         RuleSpec::Repetition { ngram, repeats, .. } => Box::new(Repetition::new(ngram, repeats)),
-    }
+        RuleSpec::Probe(_) => return None,
+    })
 }
