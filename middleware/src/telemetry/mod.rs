@@ -36,8 +36,8 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// The exporter `config` asks for, or `None` when `otlp_endpoint` is
-    /// unset. Call outside an async context (it starts a thread and waits
-    /// for it); nothing is sent until spans end.
+    /// unset. Blocks briefly: the exporter's HTTP client is built on a
+    /// thread of its own. Nothing is sent until spans end.
     pub fn start(config: &TelemetryConfig) -> Result<Option<Telemetry>, ConfigError> {
         let Some(url) = config.traces_url() else {
             return Ok(None);
