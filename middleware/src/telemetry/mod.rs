@@ -70,8 +70,11 @@ impl Telemetry {
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("selfbrake"))
             // The request and upstream spans are entered on every token's
-            // poll: timing each entry (busy/idle) would cost per token.
+            // poll: timing each entry (busy/idle), or making its context the
+            // current OpenTelemetry context (no other OpenTelemetry
+            // instrumentation runs here to read it), would cost per token.
             .with_tracked_inactivity(false)
+            .with_context_activation(false)
             // Async spans hop threads: the creating thread says nothing.
             .with_threads(false)
     }
