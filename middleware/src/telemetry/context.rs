@@ -40,3 +40,8 @@ pub fn inject(span: &Span, propagation: &mut Propagation) {
         }
     }
 }
+
+/// Whether `span` is an OpenTelemetry span (tracing is on).
+pub(super) fn is_traced(span: &Span) -> bool {
+    span.context().span().span_context().is_valid()
+}

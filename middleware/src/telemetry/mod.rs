@@ -36,8 +36,8 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// The exporter `config` asks for, or `None` when `otlp_endpoint` is
-    /// unset. Call outside an async context (it starts a thread and waits
-    /// for it); nothing is sent until spans end.
+    /// unset. Blocks briefly: the exporter's HTTP client is built on a
+    /// thread of its own. Nothing is sent until spans end.
     pub fn start(config: &TelemetryConfig) -> Result<Option<Telemetry>, ConfigError> {
         let Some(url) = config.traces_url() else {
             return Ok(None);
@@ -70,8 +70,11 @@ impl Telemetry {
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("selfbrake"))
             // The request and upstream spans are entered on every token's
-            // poll: timing each entry (busy/idle) would cost per token.
+            // poll: timing each entry (busy/idle), or making its context the
+            // current OpenTelemetry context (no other OpenTelemetry
+            // instrumentation runs here to read it), would cost per token.
             .with_tracked_inactivity(false)
+            .with_context_activation(false)
             // Async spans hop threads: the creating thread says nothing.
             .with_threads(false)
     }
