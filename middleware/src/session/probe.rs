@@ -84,12 +84,11 @@ impl Probes {
             suffix: request.suffix,
             max_tokens: request.max_tokens,
         };
-        let span = tracing::info_span!(
-            "probe",
-            policy = %self.policy,
-            trigger = request.trigger,
-            at_chars = request.upto_chars,
-        );
+        // A child of the request's span, exported with it when tracing is on.
+        let span = crate::telemetry::spans::probe();
+        span.in_scope(|| {
+            tracing::debug!(policy = %self.policy, trigger = request.trigger, at_chars = request.upto_chars, "probe");
+        });
         let cost = self.cost.clone();
         cost.probes.fetch_add(1, Ordering::Relaxed);
         let run = async move {
