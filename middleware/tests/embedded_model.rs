@@ -177,6 +177,49 @@ async fn a_budget_brake_stops_the_engine_and_the_continuation_answers() {
     );
 }
 
+/// SmolLM2 opened with `<think>` never closes it: its whole reply is
+/// reasoning. Without the rescue the client got `"content": ""`; the
+/// session brakes as `no_answer` and asks the engine for the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasoning_that_never_answers_is_rescued() {
+    let _turn = TURN.lock().await;
+    let app = app(
+        true,
+        r#"{ kind = "budget", max_reasoning_tokens = 100000 }"#,
+    );
+    for stream in [false, true] {
+        let resp = app
+            .clone()
+            .oneshot(chat(question(stream, 1000)))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let raw = resp.into_body().collect().await.unwrap().to_bytes();
+        let (answer, report) = if stream {
+            let chunks = sse_chunks(std::str::from_utf8(&raw).unwrap());
+            let answer: String = chunks
+                .iter()
+                .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+                .collect();
+            let report = chunks.last().unwrap()["selfbrake"].clone();
+            (answer, report)
+        } else {
+            let body: Value = serde_json::from_slice(&raw).unwrap();
+            let answer = body["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (answer, body["selfbrake"].clone())
+        };
+        assert_eq!(report["rule"], "no_answer", "stream {stream}: {report}");
+        assert_eq!(report["answer_source"], "continuation", "{report}");
+        assert!(
+            !answer.trim().is_empty(),
+            "stream {stream}: an empty answer"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_disconnect_stops_generation() {
     let _turn = TURN.lock().await;
