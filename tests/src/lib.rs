@@ -37,6 +37,7 @@
 mod body;
 pub mod frame;
 pub mod mock;
+pub mod raw;
 mod routes;
 pub mod script;
 pub mod traces;

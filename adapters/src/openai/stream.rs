@@ -37,11 +37,14 @@ struct State {
     norm: Normaliser,
     pending: VecDeque<Item>,
     limits: Limits,
+    /// Lets an inline connection go back to the pool once `[DONE]` is read.
+    release: Option<super::inline::Release>,
 }
 
 /// Wraps a 2xx streaming response.
 pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> EventStream {
     let now = Instant::now();
+    let release = resp.extensions().get::<super::inline::Release>().cloned();
     let state = State {
         body: Some(Box::pin(resp.bytes_stream())),
         timer: Box::pin(tokio::time::sleep_until(
@@ -52,6 +55,7 @@ pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> Even
         norm,
         pending: VecDeque::new(),
         limits,
+        release,
     };
     Box::pin(futures::stream::unfold(state, |mut st| async move {
         loop {
@@ -126,6 +130,9 @@ impl State {
             if ev.data == "[DONE]" {
                 let rest = self.norm.finish();
                 self.pending.extend(rest.into_iter().map(Ok));
+                if let Some(release) = &self.release {
+                    release.release();
+                }
                 self.body = None;
                 return;
             }
