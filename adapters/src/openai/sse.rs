@@ -61,49 +61,80 @@ impl SseDecoder {
     }
 
     /// Feeds bytes; returns the events they complete.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+        let mut out = Vec::new();
+        self.feed_into(bytes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Feeds bytes; appends the events they complete to `out` (a reader
+    /// reuses one vector for the whole stream).
+    pub fn feed_into(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         if self.skip_lf && !bytes.is_empty() {
             if bytes[0] == b'\n' {
                 bytes = &bytes[1..];
             }
             self.skip_lf = false;
         }
+        if self.buf.is_empty() {
+            // The usual case, a read that ends on an event boundary: lines
+            // are read straight out of the input and nothing is copied but
+            // an unfinished last line.
+            let (done, result) = self.lines(bytes, 0, out);
+            result?;
+            return self.keep(&bytes[done..]);
+        }
         let old = self.buf.len();
         // Lines are read straight out of the buffer, which is taken out of
         // `self` meanwhile so `line` may update the event state: no copy per line.
         let mut buf = std::mem::take(&mut self.buf);
         buf.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        let mut start = 0;
         // Bytes before `old` were already scanned and hold no line end.
-        let mut scan = old;
-        let mut result = Ok(());
-        while let Some(rel) = buf[scan..].iter().position(|&b| b == b'\n' || b == b'\r') {
+        let (done, result) = self.lines(&buf, old, out);
+        buf.drain(..done);
+        self.buf = buf;
+        result?;
+        self.keep(&[])
+    }
+
+    /// Handles the complete lines of `data`, looking for line ends from
+    /// `scan`; returns where the unfinished rest starts.
+    fn lines(
+        &mut self,
+        data: &[u8],
+        mut scan: usize,
+        out: &mut Vec<SseEvent>,
+    ) -> (usize, Result<(), SseError>) {
+        let mut start = 0;
+        while let Some(rel) = data[scan..].iter().position(|&b| b == b'\n' || b == b'\r') {
             let end = scan + rel;
             let mut next = end + 1;
-            if buf[end] == b'\r' {
-                if next < buf.len() {
-                    if buf[next] == b'\n' {
+            if data[end] == b'\r' {
+                if next < data.len() {
+                    if data[next] == b'\n' {
                         next += 1;
                     }
                 } else {
                     self.skip_lf = true;
                 }
             }
-            result = self.line(&buf[start..end], &mut out);
+            let result = self.line(&data[start..end], out);
             start = next;
             scan = next;
             if result.is_err() {
-                break;
+                return (start, result);
             }
         }
-        buf.drain(..start);
-        self.buf = buf;
-        result?;
-        if self.buf.len() > self.max_line {
-            return Err(SseError::LineTooLong(self.buf.len()));
+        (start, Ok(()))
+    }
+
+    /// Keeps `rest` (an unfinished line) for the next feed, within the limit.
+    fn keep(&mut self, rest: &[u8]) -> Result<(), SseError> {
+        if self.buf.len() + rest.len() > self.max_line {
+            return Err(SseError::LineTooLong(self.buf.len() + rest.len()));
         }
-        Ok(out)
+        self.buf.extend_from_slice(rest);
+        Ok(())
     }
 
     /// True when bytes or an undispatched event are pending (the stream

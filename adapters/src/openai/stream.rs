@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use super::normalise::Normaliser;
-use super::sse::SseDecoder;
+use super::sse::{SseDecoder, SseEvent};
 use crate::{AdapterError, BackendEvent, EventStream};
 
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -36,6 +36,8 @@ struct State {
     decoder: SseDecoder,
     norm: Normaliser,
     pending: VecDeque<Item>,
+    /// The decoder's output, reused from one read to the next.
+    sse: Vec<SseEvent>,
     limits: Limits,
     /// Lets an inline connection go back to the pool once `[DONE]` is read.
     release: Option<super::inline::Release>,
@@ -54,6 +56,7 @@ pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> Even
         decoder: SseDecoder::new(limits.max_line),
         norm,
         pending: VecDeque::new(),
+        sse: Vec::new(),
         limits,
         release,
     };
@@ -122,29 +125,47 @@ impl State {
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
-        let events = match self.decoder.feed(bytes) {
-            Ok(ev) => ev,
-            Err(e) => return self.fail(AdapterError::Protocol(e.to_string())),
-        };
-        for ev in events {
-            if ev.data == "[DONE]" {
-                let rest = self.norm.finish();
-                self.pending.extend(rest.into_iter().map(Ok));
-                if let Some(release) = &self.release {
-                    release.release();
+        let mut events = std::mem::take(&mut self.sse);
+        match self.decoder.feed_into(bytes, &mut events) {
+            Err(e) => self.fail(AdapterError::Protocol(e.to_string())),
+            Ok(()) => {
+                for ev in events.drain(..) {
+                    if !self.event(ev) {
+                        break;
+                    }
                 }
-                self.body = None;
-                return;
             }
-            if ev.event.as_deref() == Some("error") {
-                return self.fail(AdapterError::Protocol(format!(
-                    "upstream error event: {}",
-                    ev.data
-                )));
+        }
+        events.clear();
+        self.sse = events;
+    }
+
+    /// Queues what one SSE event yields; false when the stream is over.
+    fn event(&mut self, ev: SseEvent) -> bool {
+        if ev.data == "[DONE]" {
+            let rest = self.norm.finish();
+            self.pending.extend(rest.into_iter().map(Ok));
+            if let Some(release) = &self.release {
+                release.release();
             }
-            match self.norm.data(&ev.data) {
-                Ok(list) => self.pending.extend(list.into_iter().map(Ok)),
-                Err(e) => return self.fail(e),
+            self.body = None;
+            return false;
+        }
+        if ev.event.as_deref() == Some("error") {
+            self.fail(AdapterError::Protocol(format!(
+                "upstream error event: {}",
+                ev.data
+            )));
+            return false;
+        }
+        match self.norm.data(&ev.data) {
+            Ok(list) => {
+                self.pending.extend(list.into_iter().map(Ok));
+                true
+            }
+            Err(e) => {
+                self.fail(e);
+                false
             }
         }
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use http_body_util::Full;
 use hyper::body::{Body as _, Incoming};
@@ -29,6 +29,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::pool::Pool;
+use super::wake::OwnWakes;
 
 pub(super) type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
@@ -61,48 +62,122 @@ pub(super) struct Exchange {
 }
 
 pub(super) struct DrivenBody {
+    reading: Reading,
+    release: Release,
+    pool: Arc<Pool>,
+    wakes: OwnWakes,
+    /// The end of the body (or its error), met while joining chunks.
+    held: Option<Option<Item>>,
+}
+
+struct Reading {
     /// `None` once dropped or handed to the pool.
     exchange: Option<Exchange>,
     /// The connection finished (closed or failed): only the body is left.
     conn_done: bool,
     conn_error: Option<hyper::Error>,
     ended: bool,
-    release: Release,
-    pool: Arc<Pool>,
 }
 
 impl DrivenBody {
     pub(super) fn new(exchange: Exchange, release: Release, pool: Arc<Pool>) -> Self {
         DrivenBody {
-            exchange: Some(exchange),
-            conn_done: false,
-            conn_error: None,
-            ended: false,
+            reading: Reading {
+                exchange: Some(exchange),
+                conn_done: false,
+                conn_error: None,
+                ended: false,
+            },
             release,
             pool,
+            wakes: OwnWakes::new(),
+            held: None,
         }
     }
 }
 
-impl Stream for DrivenBody {
-    type Item = Result<Bytes, hyper::Error>;
+/// Polls in a row after which a body that keeps waking itself yields to
+/// the runtime like any other future.
+const MAX_SPINS: usize = 8;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+/// Most bytes joined into one item.
+const MAX_JOIN: usize = 64 * 1024;
+
+type Item = Result<Bytes, hyper::Error>;
+
+impl Stream for DrivenBody {
+    type Item = Item;
+
+    /// Every chunk the connection has already read comes out as one item:
+    /// the reader decodes a socket read at once, not an HTTP chunk (one
+    /// event, from vLLM) at a time.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
         let this = &mut *self;
-        let Some(ex) = this.exchange.as_mut() else {
+        if let Some(held) = this.held.take() {
+            return Poll::Ready(held);
+        }
+        for _ in 0..MAX_SPINS {
+            let own = this.wakes.start(cx.waker());
+            let mut own = Context::from_waker(own);
+            let polled = match this.reading.poll_once(&mut own) {
+                Poll::Ready(Some(Ok(first))) => {
+                    Poll::Ready(Some(Ok(this.reading.join(first, &mut this.held, &mut own))))
+                }
+                other => other,
+            };
+            let woken = this.wakes.finish();
+            // Ready: the caller polls again when it wants more, no wake-up needed.
+            if polled.is_ready() || !woken {
+                return polled;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Reading {
+    /// `first` and the chunks ready after it; an end or error met on the
+    /// way goes to `held`, for the next poll.
+    fn join(
+        &mut self,
+        first: Bytes,
+        held: &mut Option<Option<Item>>,
+        cx: &mut Context<'_>,
+    ) -> Bytes {
+        let mut joined: Option<BytesMut> = None;
+        while joined.as_ref().map_or(first.len(), BytesMut::len) < MAX_JOIN {
+            match self.poll_once(cx) {
+                Poll::Ready(Some(Ok(more))) => joined
+                    .get_or_insert_with(|| BytesMut::from(&first[..]))
+                    .extend_from_slice(&more),
+                Poll::Ready(end) => {
+                    *held = Some(end);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        joined.map_or(first, BytesMut::freeze)
+    }
+}
+
+impl Reading {
+    fn poll_once(&mut self, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        let Some(ex) = self.exchange.as_mut() else {
             return Poll::Ready(None);
         };
         loop {
             if let Poll::Ready(item) = poll_data(&mut ex.body, cx) {
                 if item.is_none() {
-                    this.ended = true;
-                    if let Some(e) = this.conn_error.take() {
+                    self.ended = true;
+                    if let Some(e) = self.conn_error.take() {
                         return Poll::Ready(Some(Err(e)));
                     }
                 }
                 return Poll::Ready(item);
             }
-            if this.conn_done {
+            if self.conn_done {
                 // The connection is gone: the body's sender with it, so the
                 // body ends or fails on the next poll (it woke us).
                 return Poll::Pending;
@@ -110,14 +185,13 @@ impl Stream for DrivenBody {
             match ex.conn.poll_without_shutdown(cx) {
                 // It may just have handed a chunk over: one more look.
                 Poll::Pending => {
-                    return poll_data(&mut ex.body, cx).map(|item| {
-                        this.ended = item.is_none();
-                        item
-                    })
+                    let item = std::task::ready!(poll_data(&mut ex.body, cx));
+                    self.ended = item.is_none();
+                    return Poll::Ready(item);
                 }
                 Poll::Ready(done) => {
-                    this.conn_done = true;
-                    this.conn_error = done.err();
+                    self.conn_done = true;
+                    self.conn_error = done.err();
                 }
             }
         }
@@ -143,13 +217,13 @@ fn poll_data(
 
 impl Drop for DrivenBody {
     fn drop(&mut self) {
-        let Some(mut ex) = self.exchange.take() else {
+        let Some(mut ex) = self.reading.exchange.take() else {
             return;
         };
-        if self.conn_done {
+        if self.reading.conn_done {
             return;
         }
-        if self.ended {
+        if self.reading.ended {
             return pool_if_idle(ex, &self.pool);
         }
         if !self.release.is_released() {

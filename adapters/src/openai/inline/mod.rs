@@ -10,6 +10,7 @@
 
 mod body;
 mod pool;
+mod wake;
 
 use std::future::Future;
 use std::sync::Arc;
