@@ -57,7 +57,7 @@ async fn streams_read_to_the_end_share_one_connection() {
 async fn a_response_that_ends_after_done_still_frees_its_connection() {
     let upstream = RawUpstream::start(RawConfig {
         tokens: 5,
-        pause_before_end: Some(Duration::from_millis(100)),
+        pause: Some((5 + 4, Duration::from_millis(100))),
         ..RawConfig::default()
     })
     .await;
@@ -71,9 +71,12 @@ async fn a_response_that_ends_after_done_still_frees_its_connection() {
 }
 
 #[tokio::test]
-async fn a_stream_dropped_early_closes_its_connection() {
+async fn a_stream_dropped_before_done_closes_its_connection() {
+    // The generation pauses after 3 events: dropping the stream then must
+    // close the connection, which is what stops the engine.
     let upstream = RawUpstream::start(RawConfig {
         tokens: 50,
+        pause: Some((3, Duration::from_secs(1))),
         ..RawConfig::default()
     })
     .await;

@@ -25,9 +25,11 @@ const MAX_REQUEST: usize = 1 << 20;
 pub struct RawConfig {
     /// Reasoning tokens in the stream.
     pub tokens: usize,
-    /// Write the body's terminating chunk this long after the rest (the
-    /// client has `data: [DONE]` before the response ends).
-    pub pause_before_end: Option<Duration>,
+    /// Write this many events, wait, then write the rest and the end of
+    /// the body. Events are the role chunk, the tokens, the finishing
+    /// chunk, usage and `[DONE]`: `tokens + 4` pauses between `[DONE]` and
+    /// the end of the body.
+    pub pause: Option<(usize, Duration)>,
     /// Close the connection after each response, without saying so in a
     /// `Connection: close` header (as a server whose keep-alive just ran
     /// out does).
@@ -52,11 +54,12 @@ impl RawUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let counts = Arc::new(Counts::default());
-        let body: String = sse_events(cfg.tokens)
+        let chunks: Vec<String> = sse_events(cfg.tokens)
             .iter()
             .map(|e| format!("{:x}\r\n{e}\r\n", e.len()))
             .collect();
-        let body = Arc::new(body);
+        let split = cfg.pause.map_or(chunks.len(), |(n, _)| n.min(chunks.len()));
+        let body = Arc::new((chunks[..split].concat(), chunks[split..].concat()));
         let task = tokio::spawn({
             let counts = counts.clone();
             async move {
@@ -104,29 +107,29 @@ pub fn sse_events(tokens: usize) -> Vec<String> {
     events
 }
 
-async fn serve(mut stream: TcpStream, cfg: RawConfig, body: Arc<String>, counts: Arc<Counts>) {
+async fn serve(
+    mut stream: TcpStream,
+    cfg: RawConfig,
+    body: Arc<(String, String)>,
+    counts: Arc<Counts>,
+) {
     let mut buf = Vec::new();
     while read_request(&mut stream, &mut buf).await.is_some() {
         counts.requests.fetch_add(1, Ordering::SeqCst);
+        let (first, rest) = &*body;
         let mut out = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{body}"
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{first}"
         );
-        let end = "0\r\n\r\n";
-        let Some(pause) = cfg.pause_before_end else {
-            out.push_str(end);
+        let end = format!("{rest}0\r\n\r\n");
+        if let Some((_, pause)) = cfg.pause {
             if stream.write_all(out.as_bytes()).await.is_err() {
                 return;
             }
-            if cfg.close_after_response {
-                return;
-            }
-            continue;
-        };
-        if stream.write_all(out.as_bytes()).await.is_err() {
-            return;
+            out.clear();
+            tokio::time::sleep(pause).await;
         }
-        tokio::time::sleep(pause).await;
-        if stream.write_all(end.as_bytes()).await.is_err() || cfg.close_after_response {
+        out.push_str(&end);
+        if stream.write_all(out.as_bytes()).await.is_err() || cfg.close_after_response {
             return;
         }
     }

@@ -61,8 +61,9 @@ async fn a_burst_read_at_once_goes_out_in_one_write() {
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
     let events = text.matches("data: ").count();
-    // role, the tokens, the finishing chunk, usage, [DONE]
-    assert_eq!(events, TOKENS + 4, "{text}");
+    // role, the tokens, the answer, the finishing chunk, usage, [DONE]
+    assert_eq!(events, TOKENS + 5, "{text}");
+    assert!(text.contains(&format!("\"t{} \"", TOKENS - 1)), "{text}");
     assert!(text.ends_with("data: [DONE]\n\n"));
     // The upstream wrote its whole stream at once: the events of one read
     // share a write (one chunk per event before).
