@@ -39,13 +39,24 @@ impl fmt::Display for SseError {
     }
 }
 
+/// One event as [`SseDecoder::feed_with`] hands it over, borrowed for the
+/// call: the decoder keeps one buffer for every event's data instead of
+/// allocating a string per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseRef<'a> {
+    pub event: Option<&'a str>,
+    pub data: &'a str,
+}
+
 /// The decoder. Pure: no I/O.
 #[derive(Debug)]
 pub struct SseDecoder {
     buf: Vec<u8>,
     max_line: usize,
     skip_lf: bool,
-    data: Option<String>,
+    /// The current event's data; meaningful while `has_data`.
+    data: String,
+    has_data: bool,
     event: Option<String>,
 }
 
@@ -55,7 +66,8 @@ impl SseDecoder {
             buf: Vec::new(),
             max_line,
             skip_lf: false,
-            data: None,
+            data: String::new(),
+            has_data: false,
             event: None,
         }
     }
@@ -63,13 +75,24 @@ impl SseDecoder {
     /// Feeds bytes; returns the events they complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
         let mut out = Vec::new();
-        self.feed_into(bytes, &mut out)?;
+        self.feed_with(bytes, &mut |ev| {
+            out.push(SseEvent {
+                event: ev.event.map(str::to_string),
+                data: ev.data.to_string(),
+            });
+            true
+        })?;
         Ok(out)
     }
 
-    /// Feeds bytes; appends the events they complete to `out` (a reader
-    /// reuses one vector for the whole stream).
-    pub fn feed_into(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    /// Feeds bytes; hands each event they complete to `sink`, which
+    /// returns false when it wants no more (the stream is over: the decoder
+    /// is not to be fed again).
+    pub fn feed_with(
+        &mut self,
+        mut bytes: &[u8],
+        sink: &mut dyn FnMut(SseRef<'_>) -> bool,
+    ) -> Result<(), SseError> {
         if self.skip_lf && !bytes.is_empty() {
             if bytes[0] == b'\n' {
                 bytes = &bytes[1..];
@@ -80,8 +103,10 @@ impl SseDecoder {
             // The usual case, a read that ends on an event boundary: lines
             // are read straight out of the input and nothing is copied but
             // an unfinished last line.
-            let (done, result) = self.lines(bytes, 0, out);
-            result?;
+            let (done, result) = self.lines(bytes, 0, sink);
+            if !result? {
+                return Ok(());
+            }
             return self.keep(&bytes[done..]);
         }
         let old = self.buf.len();
@@ -90,7 +115,7 @@ impl SseDecoder {
         let mut buf = std::mem::take(&mut self.buf);
         buf.extend_from_slice(bytes);
         // Bytes before `old` were already scanned and hold no line end.
-        let (done, result) = self.lines(&buf, old, out);
+        let (done, result) = self.lines(&buf, old, sink);
         buf.drain(..done);
         self.buf = buf;
         result?;
@@ -98,13 +123,14 @@ impl SseDecoder {
     }
 
     /// Handles the complete lines of `data`, looking for line ends from
-    /// `scan`; returns where the unfinished rest starts.
+    /// `scan`; returns where the unfinished rest starts, and false when the
+    /// sink wanted no more.
     fn lines(
         &mut self,
         data: &[u8],
         mut scan: usize,
-        out: &mut Vec<SseEvent>,
-    ) -> (usize, Result<(), SseError>) {
+        sink: &mut dyn FnMut(SseRef<'_>) -> bool,
+    ) -> (usize, Result<bool, SseError>) {
         let mut start = 0;
         while let Some(rel) = data[scan..].iter().position(|&b| b == b'\n' || b == b'\r') {
             let end = scan + rel;
@@ -118,14 +144,14 @@ impl SseDecoder {
                     self.skip_lf = true;
                 }
             }
-            let result = self.line(&data[start..end], out);
+            let result = self.line(&data[start..end], sink);
             start = next;
             scan = next;
-            if result.is_err() {
+            if !matches!(result, Ok(true)) {
                 return (start, result);
             }
         }
-        (start, Ok(()))
+        (start, Ok(true))
     }
 
     /// Keeps `rest` (an unfinished line) for the next feed, within the limit.
@@ -140,25 +166,32 @@ impl SseDecoder {
     /// True when bytes or an undispatched event are pending (the stream
     /// ended in the middle of an event).
     pub fn has_partial(&self) -> bool {
-        !self.buf.is_empty() || self.data.is_some()
+        !self.buf.is_empty() || self.has_data
     }
 
-    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    /// One line; false when the sink wanted no more.
+    fn line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn FnMut(SseRef<'_>) -> bool,
+    ) -> Result<bool, SseError> {
         if line.len() > self.max_line {
             return Err(SseError::LineTooLong(line.len()));
         }
         if line.is_empty() {
-            if let Some(data) = self.data.take() {
-                out.push(SseEvent {
-                    event: self.event.take(),
-                    data,
+            let mut more = true;
+            if self.has_data {
+                more = sink(SseRef {
+                    event: self.event.as_deref(),
+                    data: &self.data,
                 });
+                self.has_data = false;
             }
             self.event = None;
-            return Ok(());
+            return Ok(more);
         }
         if line[0] == b':' {
-            return Ok(());
+            return Ok(true);
         }
         let line = std::str::from_utf8(line)
             .map_err(|_| SseError::Malformed("line is not UTF-8".into()))?;
@@ -170,18 +203,20 @@ impl SseDecoder {
             None => (line, ""),
         };
         match field {
-            "data" => match &mut self.data {
-                // A run of `data:` lines with no blank line is one event:
-                // it may not grow past a line's limit either.
-                Some(d) if d.len() + 1 + value.len() > self.max_line => {
-                    return Err(SseError::LineTooLong(d.len() + 1 + value.len()));
-                }
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => self.data = Some(value.to_string()),
-            },
+            // A run of `data:` lines with no blank line is one event: it
+            // may not grow past a line's limit either.
+            "data" if self.has_data && self.data.len() + 1 + value.len() > self.max_line => {
+                return Err(SseError::LineTooLong(self.data.len() + 1 + value.len()));
+            }
+            "data" if self.has_data => {
+                self.data.push('\n');
+                self.data.push_str(value);
+            }
+            "data" => {
+                self.data.clear();
+                self.data.push_str(value);
+                self.has_data = true;
+            }
             "event" => self.event = Some(value.to_string()),
             "id" | "retry" => {}
             _ => {
@@ -189,7 +224,7 @@ impl SseDecoder {
                 return Err(SseError::Malformed(format!("unexpected line {shown:?}")));
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use super::normalise::Normaliser;
-use super::sse::{SseDecoder, SseEvent};
+use super::sse::SseDecoder;
 use crate::{AdapterError, BackendEvent, EventStream};
 
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -36,8 +36,8 @@ struct State {
     decoder: SseDecoder,
     norm: Normaliser,
     pending: VecDeque<Item>,
-    /// The decoder's output, reused from one read to the next.
-    sse: Vec<SseEvent>,
+    /// The normaliser's output for one event, reused.
+    scratch: Vec<BackendEvent>,
     limits: Limits,
     /// Lets an inline connection go back to the pool once `[DONE]` is read.
     release: Option<super::inline::Release>,
@@ -56,7 +56,7 @@ pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> Even
         decoder: SseDecoder::new(limits.max_line),
         norm,
         pending: VecDeque::new(),
-        sse: Vec::new(),
+        scratch: Vec::new(),
         limits,
         release,
     };
@@ -125,48 +125,46 @@ impl State {
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
-        let mut events = std::mem::take(&mut self.sse);
-        match self.decoder.feed_into(bytes, &mut events) {
-            Err(e) => self.fail(AdapterError::Protocol(e.to_string())),
-            Ok(()) => {
-                for ev in events.drain(..) {
-                    if !self.event(ev) {
-                        break;
-                    }
+        let State {
+            decoder,
+            norm,
+            pending,
+            scratch,
+            ..
+        } = self;
+        let mut over: Option<Result<(), AdapterError>> = None;
+        let fed = decoder.feed_with(bytes, &mut |ev| {
+            if ev.data == "[DONE]" {
+                pending.extend(norm.finish().into_iter().map(Ok));
+                over = Some(Ok(()));
+                return false;
+            }
+            if ev.event == Some("error") {
+                let e = AdapterError::Protocol(format!("upstream error event: {}", ev.data));
+                over = Some(Err(e));
+                return false;
+            }
+            match norm.data_into(ev.data, scratch) {
+                Ok(()) => {
+                    pending.extend(scratch.drain(..).map(Ok));
+                    true
+                }
+                Err(e) => {
+                    over = Some(Err(e));
+                    false
                 }
             }
-        }
-        events.clear();
-        self.sse = events;
-    }
-
-    /// Queues what one SSE event yields; false when the stream is over.
-    fn event(&mut self, ev: SseEvent) -> bool {
-        if ev.data == "[DONE]" {
-            let rest = self.norm.finish();
-            self.pending.extend(rest.into_iter().map(Ok));
-            if let Some(release) = &self.release {
-                release.release();
+        });
+        match (fed, over) {
+            (Err(e), _) => self.fail(AdapterError::Protocol(e.to_string())),
+            (Ok(()), Some(Err(e))) => self.fail(e),
+            (Ok(()), Some(Ok(()))) => {
+                if let Some(release) = &self.release {
+                    release.release();
+                }
+                self.body = None;
             }
-            self.body = None;
-            return false;
-        }
-        if ev.event.as_deref() == Some("error") {
-            self.fail(AdapterError::Protocol(format!(
-                "upstream error event: {}",
-                ev.data
-            )));
-            return false;
-        }
-        match self.norm.data(&ev.data) {
-            Ok(list) => {
-                self.pending.extend(list.into_iter().map(Ok));
-                true
-            }
-            Err(e) => {
-                self.fail(e);
-                false
-            }
+            (Ok(()), None) => {}
         }
     }
 

@@ -1,6 +1,6 @@
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use futures::Stream;
@@ -22,6 +22,14 @@ pin_project! {
         inner: S,
         encode: E,
         done: bool,
+        // The last batch's size: the next one starts with that much room,
+        // so a burst is not copied over and over as its buffer doubles.
+        hint: usize,
+        // Set when a batch ended because the inner stream was pending: it
+        // will wake this waker, so the poll that follows the write (the
+        // connection always asks for more at once) need not walk the whole
+        // session and adapter again to learn that nothing is ready.
+        parked: Option<Waker>,
     }
 }
 
@@ -32,6 +40,8 @@ impl<S, E> Coalesce<S, E> {
             inner,
             encode,
             done: false,
+            hint: 0,
+            parked: None,
         }
     }
 }
@@ -45,15 +55,28 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        let mut batch = String::new();
+        if let Some(parked) = this.parked.take() {
+            if parked.will_wake(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+        let mut batch = String::with_capacity(*this.hint);
+        let mut pending = false;
         while !*this.done && batch.len() < MAX_BATCH {
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(event)) => (this.encode)(event, &mut batch),
                 Poll::Ready(None) => *this.done = true,
-                Poll::Pending => break,
+                Poll::Pending => {
+                    pending = true;
+                    break;
+                }
             }
         }
         if !batch.is_empty() {
+            *this.hint = batch.len().min(MAX_BATCH);
+            if pending {
+                *this.parked = Some(cx.waker().clone());
+            }
             Poll::Ready(Some(Ok(Bytes::from(batch))))
         } else if *this.done {
             Poll::Ready(None)
@@ -102,7 +125,7 @@ mod tests {
     #[tokio::test]
     async fn events_that_write_nothing_make_no_empty_write() {
         let skip_odd = |n: u32, batch: &mut String| {
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 lines(n, batch)
             }
         };
@@ -110,6 +133,22 @@ mod tests {
             .collect()
             .await;
         assert!(batches.is_empty(), "{batches:?}");
+    }
+
+    #[tokio::test]
+    async fn the_poll_after_a_batch_waits_for_the_inner_wake_up() {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<u32>();
+        let mut stream = Coalesce::new(rx, lines);
+        tx.unbounded_send(1).unwrap();
+        assert_eq!(&stream.next().await.unwrap().unwrap()[..], b"data: 1\n\n");
+        // Sent while the batch was being written: the channel wakes the
+        // task, and the event is not lost.
+        tx.unbounded_send(2).unwrap();
+        tx.unbounded_send(3).unwrap();
+        assert_eq!(
+            &stream.next().await.unwrap().unwrap()[..],
+            b"data: 2\n\ndata: 3\n\n"
+        );
     }
 
     #[tokio::test]

@@ -77,6 +77,8 @@ struct Reading {
     conn_done: bool,
     conn_error: Option<hyper::Error>,
     ended: bool,
+    /// The last joined item's size: the next starts with that much room.
+    join_hint: usize,
 }
 
 impl DrivenBody {
@@ -87,6 +89,7 @@ impl DrivenBody {
                 conn_done: false,
                 conn_error: None,
                 ended: false,
+                join_hint: 0,
             },
             release,
             pool,
@@ -149,7 +152,11 @@ impl Reading {
         while joined.as_ref().map_or(first.len(), BytesMut::len) < MAX_JOIN {
             match self.poll_once(cx) {
                 Poll::Ready(Some(Ok(more))) => joined
-                    .get_or_insert_with(|| BytesMut::from(&first[..]))
+                    .get_or_insert_with(|| {
+                        let mut all = BytesMut::with_capacity(self.join_hint.max(2 * first.len()));
+                        all.extend_from_slice(&first);
+                        all
+                    })
                     .extend_from_slice(&more),
                 Poll::Ready(end) => {
                     *held = Some(end);
@@ -158,7 +165,13 @@ impl Reading {
                 Poll::Pending => break,
             }
         }
-        joined.map_or(first, BytesMut::freeze)
+        match joined {
+            Some(all) => {
+                self.join_hint = all.len().min(MAX_JOIN);
+                all.freeze()
+            }
+            None => first,
+        }
     }
 }
 
