@@ -16,7 +16,9 @@
 //!
 //! A 2xx `application/json` answer (a server that ignored `stream`) is
 //! turned into the same events. After an error item the stream ends. The stream reads the response only
-//! when polled (no spawned task): dropping it closes the connection.
+//! when polled (no spawned task): dropping it before `data: [DONE]` closes the connection. For
+//! `http://` upstreams the stream drives the connection itself, so that the events of one socket
+//! read reach the client in one write (see `inline`).
 //!
 //! Reasoning is normalised (see `normalise`): `delta.reasoning`,
 //! `delta.reasoning_content` and inline `<think>...</think>` all become

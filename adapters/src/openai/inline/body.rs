@@ -33,9 +33,11 @@ use super::wake::OwnWakes;
 
 pub(super) type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
-/// How long a released body may take to send the rest of its response
-/// before its socket is closed instead of pooled.
+/// How long a released body may take to send the rest of its response,
+/// and how many bytes that rest may hold, before its socket is closed
+/// instead of pooled (after `[DONE]` a server sends only the body's end).
 const FINISH_WITHIN: Duration = Duration::from_secs(1);
+const FINISH_MAX_BYTES: usize = 64 * 1024;
 
 /// Set by the reader when it has everything it wants (`data: [DONE]`): the
 /// rest of the response is then read in the background and the socket
@@ -246,7 +248,8 @@ impl Drop for DrivenBody {
         }
         // Usually the end of the response came in the same read as `[DONE]`.
         let waker = futures::task::noop_waker_ref();
-        match finish(&mut ex, &mut Context::from_waker(waker)) {
+        let mut left = FINISH_MAX_BYTES;
+        match finish(&mut ex, &mut left, &mut Context::from_waker(waker)) {
             Poll::Ready(true) => pool_if_idle(ex, &self.pool),
             Poll::Ready(false) => {}
             Poll::Pending => {
@@ -255,7 +258,7 @@ impl Drop for DrivenBody {
                 };
                 let pool = self.pool.clone();
                 runtime.spawn(async move {
-                    let done = futures::future::poll_fn(|cx| finish(&mut ex, cx));
+                    let done = futures::future::poll_fn(|cx| finish(&mut ex, &mut left, cx));
                     if let Ok(true) = tokio::time::timeout(FINISH_WITHIN, done).await {
                         pool_if_idle(ex, &pool);
                     }
@@ -265,24 +268,27 @@ impl Drop for DrivenBody {
     }
 }
 
-/// Reads the rest of the response. `Ready(true)`: it ended cleanly.
-fn finish(ex: &mut Exchange, cx: &mut Context<'_>) -> Poll<bool> {
+/// Reads the rest of the response, at most `left` more bytes.
+/// `Ready(true)`: it ended cleanly.
+fn finish(ex: &mut Exchange, left: &mut usize, cx: &mut Context<'_>) -> Poll<bool> {
+    let mut looked_again = false;
     loop {
         match poll_data(&mut ex.body, cx) {
             Poll::Ready(None) => return Poll::Ready(true),
-            Poll::Ready(Some(Ok(_))) => continue,
-            Poll::Ready(Some(Err(_))) => return Poll::Ready(false),
+            Poll::Ready(Some(Ok(data))) if data.len() <= *left => {
+                *left -= data.len();
+                looked_again = false;
+                continue;
+            }
+            Poll::Ready(Some(_)) => return Poll::Ready(false),
+            Poll::Pending if looked_again => return Poll::Pending,
             Poll::Pending => {}
         }
         if ex.conn.poll_without_shutdown(cx).is_ready() {
             return Poll::Ready(false);
         }
-        match poll_data(&mut ex.body, cx) {
-            Poll::Ready(None) => return Poll::Ready(true),
-            Poll::Ready(Some(Ok(_))) => continue,
-            Poll::Ready(Some(Err(_))) => return Poll::Ready(false),
-            Poll::Pending => return Poll::Pending,
-        }
+        // The connection may just have handed a chunk over: one more look.
+        looked_again = true;
     }
 }
 
