@@ -38,6 +38,7 @@ mod body;
 pub mod frame;
 pub mod mock;
 pub mod probe;
+pub mod raw;
 mod routes;
 pub mod script;
 mod shapes;

@@ -33,8 +33,10 @@ pub(super) struct Chunk<'a> {
     #[serde(default)]
     #[allow(dead_code)] // accepted so the chunk qualifies, never read
     pub usage: Option<Never>,
+    /// Exactly one: an array, not a vector, so a chunk costs no allocation;
+    /// any other count fails here and takes the general path.
     #[serde(borrow)]
-    pub choices: Vec<Choice<'a>>,
+    pub choices: [Choice<'a>; 1],
 }
 
 #[derive(Deserialize)]
@@ -77,8 +79,6 @@ impl<'de> Deserialize<'de> for Never {
 /// The chunk, if it has the common shape: one choice, index 0, no error.
 pub(super) fn parse(data: &str) -> Option<Chunk<'_>> {
     let chunk: Chunk = serde_json::from_str(data).ok()?;
-    let common = chunk.choices.len() == 1
-        && chunk.choices[0].index == 0
-        && chunk.object.as_deref() != Some("error");
+    let common = chunk.choices[0].index == 0 && chunk.object.as_deref() != Some("error");
     common.then_some(chunk)
 }

@@ -16,7 +16,9 @@
 //!
 //! A 2xx `application/json` answer (a server that ignored `stream`) is
 //! turned into the same events. After an error item the stream ends. The stream reads the response only
-//! when polled (no spawned task): dropping it closes the connection.
+//! when polled (no spawned task): dropping it before `data: [DONE]` closes the connection. For
+//! `http://` upstreams the stream drives the connection itself, so that the events of one socket
+//! read reach the client in one write (see `inline`).
 //!
 //! Reasoning is normalised (see `normalise`): `delta.reasoning`,
 //! `delta.reasoning_content` and inline `<think>...</think>` all become
@@ -31,6 +33,7 @@ mod config;
 mod fallback;
 mod fast;
 mod http;
+mod inline;
 mod normalise;
 mod probe;
 mod request;
@@ -43,6 +46,7 @@ use serde_json::{Map, Value};
 use crate::format::PrefixFormat;
 use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, Propagation};
 use http::{check_status, is_json, read_capped, send};
+use inline::InlineClient;
 
 pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
@@ -60,6 +64,8 @@ const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(4);
 pub struct OpenAiBackend {
     cfg: OpenAiConfig,
     client: reqwest::Client,
+    /// Streams chat completions where it can (see `inline`).
+    inline: Option<InlineClient>,
     base: String,
 }
 
@@ -68,8 +74,9 @@ impl OpenAiBackend {
     pub fn new(mut cfg: OpenAiConfig) -> Result<Self, AdapterError> {
         cfg.api_key = cfg.resolve_api_key()?;
         let base = cfg.base_url.trim_end_matches('/').to_string();
-        reqwest::Url::parse(&base)
+        let url = reqwest::Url::parse(&base)
             .map_err(|e| AdapterError::Config(format!("invalid base_url {base:?}: {e}")))?;
+        let inline = InlineClient::for_base(&url, cfg.connect_timeout, POOL_IDLE);
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             // Idle connections are dropped before the servers' own keep-alive
@@ -78,7 +85,12 @@ impl OpenAiBackend {
             .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| AdapterError::Internal(format!("http client: {e}")))?;
-        Ok(OpenAiBackend { cfg, client, base })
+        Ok(OpenAiBackend {
+            cfg,
+            client,
+            inline,
+            base,
+        })
     }
 
     pub fn config(&self) -> &OpenAiConfig {
@@ -107,7 +119,7 @@ impl OpenAiBackend {
             .headers(propagation.headers().clone());
         let rb = self.with_auth(rb.json(&body));
         let first = self.cfg.first_byte_timeout.min(self.cfg.max_stream);
-        let resp = send(rb, first).await?;
+        let resp = self.send_stream(rb, first).await?;
         let resp = check_status(resp, self.cfg.first_byte_timeout).await?;
         if is_json(&resp) {
             return self.json_answer(resp, norm).await;
@@ -119,6 +131,23 @@ impl OpenAiBackend {
             max_line: self.cfg.max_line_bytes,
         };
         Ok(stream::events(resp, limits, norm))
+    }
+
+    /// Sends a streaming request, inline where the upstream allows it.
+    async fn send_stream(
+        &self,
+        rb: reqwest::RequestBuilder,
+        limit: std::time::Duration,
+    ) -> Result<reqwest::Response, AdapterError> {
+        let Some(inline) = &self.inline else {
+            return send(rb, limit).await;
+        };
+        let request = rb
+            .build()
+            .map_err(|e| AdapterError::Internal(http::error_text(&e)))?;
+        tokio::time::timeout(limit, inline.send(request))
+            .await
+            .map_err(|_| AdapterError::Timeout(format!("no response headers within {limit:?}")))?
     }
 
     /// A server that ignored `stream: true` (see `fallback`).

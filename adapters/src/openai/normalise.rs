@@ -62,33 +62,42 @@ impl Normaliser {
     /// One `data:` payload: the typed fast path when the chunk has the
     /// common shape, else the general one.
     pub fn data(&mut self, data: &str) -> Result<Vec<BackendEvent>, AdapterError> {
+        let mut out = Vec::new();
+        self.data_into(data, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`Self::data`], appending to `out` (a stream reuses one vector).
+    pub fn data_into(
+        &mut self,
+        data: &str,
+        out: &mut Vec<BackendEvent>,
+    ) -> Result<(), AdapterError> {
         if let Some(chunk) = super::fast::parse(data) {
-            return Ok(self.fast_chunk(chunk));
+            self.fast_chunk(chunk, out);
+            return Ok(());
         }
         let value = serde_json::from_str(data)
             .map_err(|e| AdapterError::Protocol(format!("invalid JSON in data line: {e}")))?;
-        self.chunk(value)
+        out.extend(self.chunk(value)?);
+        Ok(())
     }
 
     /// Same events as [`Self::chunk`] would give for this chunk.
-    fn fast_chunk(&mut self, chunk: super::fast::Chunk<'_>) -> Vec<BackendEvent> {
-        let mut out = Vec::with_capacity(2);
-        self.meta_once(&mut out, || BackendEvent::Meta {
+    fn fast_chunk(&mut self, chunk: super::fast::Chunk<'_>, out: &mut Vec<BackendEvent>) {
+        self.meta_once(out, || BackendEvent::Meta {
             id: chunk.id.map(|s| s.into_owned()).unwrap_or_default(),
             model: chunk.model.map(|s| s.into_owned()).unwrap_or_default(),
             created: chunk.created.unwrap_or(0),
         });
-        let Some(choice) = chunk.choices.into_iter().next() else {
-            return out;
-        };
+        let [choice] = chunk.choices;
         if let Some(delta) = choice.delta {
             let reasoning = delta.reasoning.or(delta.reasoning_content);
-            self.text(reasoning.as_deref(), delta.content.as_deref(), &mut out);
+            self.text(reasoning.as_deref(), delta.content.as_deref(), out);
         }
         if let Some(reason) = choice.finish_reason {
-            self.finish_reason(reason.into_owned(), &mut out);
+            self.finish_reason(reason.into_owned(), out);
         }
-        out
     }
 
     /// One parsed `data:` payload.

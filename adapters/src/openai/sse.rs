@@ -39,13 +39,24 @@ impl fmt::Display for SseError {
     }
 }
 
+/// One event as [`SseDecoder::feed_with`] hands it over, borrowed for the
+/// call: the decoder keeps one buffer for every event's data instead of
+/// allocating a string per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseRef<'a> {
+    pub event: Option<&'a str>,
+    pub data: &'a str,
+}
+
 /// The decoder. Pure: no I/O.
 #[derive(Debug)]
 pub struct SseDecoder {
     buf: Vec<u8>,
     max_line: usize,
     skip_lf: bool,
-    data: Option<String>,
+    /// The current event's data; meaningful while `has_data`.
+    data: String,
+    has_data: bool,
     event: Option<String>,
 }
 
@@ -55,79 +66,132 @@ impl SseDecoder {
             buf: Vec::new(),
             max_line,
             skip_lf: false,
-            data: None,
+            data: String::new(),
+            has_data: false,
             event: None,
         }
     }
 
     /// Feeds bytes; returns the events they complete.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+        let mut out = Vec::new();
+        self.feed_with(bytes, &mut |ev| {
+            out.push(SseEvent {
+                event: ev.event.map(str::to_string),
+                data: ev.data.to_string(),
+            });
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Feeds bytes; hands each event they complete to `sink`, which
+    /// returns false when it wants no more (the stream is over: the decoder
+    /// is not to be fed again).
+    pub fn feed_with(
+        &mut self,
+        mut bytes: &[u8],
+        sink: &mut dyn FnMut(SseRef<'_>) -> bool,
+    ) -> Result<(), SseError> {
         if self.skip_lf && !bytes.is_empty() {
             if bytes[0] == b'\n' {
                 bytes = &bytes[1..];
             }
             self.skip_lf = false;
         }
+        if self.buf.is_empty() {
+            // The usual case, a read that ends on an event boundary: lines
+            // are read straight out of the input and nothing is copied but
+            // an unfinished last line.
+            let (done, result) = self.lines(bytes, 0, sink);
+            if !result? {
+                return Ok(());
+            }
+            return self.keep(&bytes[done..]);
+        }
         let old = self.buf.len();
         // Lines are read straight out of the buffer, which is taken out of
         // `self` meanwhile so `line` may update the event state: no copy per line.
         let mut buf = std::mem::take(&mut self.buf);
         buf.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        let mut start = 0;
         // Bytes before `old` were already scanned and hold no line end.
-        let mut scan = old;
-        let mut result = Ok(());
-        while let Some(rel) = buf[scan..].iter().position(|&b| b == b'\n' || b == b'\r') {
+        let (done, result) = self.lines(&buf, old, sink);
+        buf.drain(..done);
+        self.buf = buf;
+        result?;
+        self.keep(&[])
+    }
+
+    /// Handles the complete lines of `data`, looking for line ends from
+    /// `scan`; returns where the unfinished rest starts, and false when the
+    /// sink wanted no more.
+    fn lines(
+        &mut self,
+        data: &[u8],
+        mut scan: usize,
+        sink: &mut dyn FnMut(SseRef<'_>) -> bool,
+    ) -> (usize, Result<bool, SseError>) {
+        let mut start = 0;
+        while let Some(rel) = data[scan..].iter().position(|&b| b == b'\n' || b == b'\r') {
             let end = scan + rel;
             let mut next = end + 1;
-            if buf[end] == b'\r' {
-                if next < buf.len() {
-                    if buf[next] == b'\n' {
+            if data[end] == b'\r' {
+                if next < data.len() {
+                    if data[next] == b'\n' {
                         next += 1;
                     }
                 } else {
                     self.skip_lf = true;
                 }
             }
-            result = self.line(&buf[start..end], &mut out);
+            let result = self.line(&data[start..end], sink);
             start = next;
             scan = next;
-            if result.is_err() {
-                break;
+            if !matches!(result, Ok(true)) {
+                return (start, result);
             }
         }
-        buf.drain(..start);
-        self.buf = buf;
-        result?;
-        if self.buf.len() > self.max_line {
-            return Err(SseError::LineTooLong(self.buf.len()));
+        (start, Ok(true))
+    }
+
+    /// Keeps `rest` (an unfinished line) for the next feed, within the limit.
+    fn keep(&mut self, rest: &[u8]) -> Result<(), SseError> {
+        if self.buf.len() + rest.len() > self.max_line {
+            return Err(SseError::LineTooLong(self.buf.len() + rest.len()));
         }
-        Ok(out)
+        self.buf.extend_from_slice(rest);
+        Ok(())
     }
 
     /// True when bytes or an undispatched event are pending (the stream
     /// ended in the middle of an event).
     pub fn has_partial(&self) -> bool {
-        !self.buf.is_empty() || self.data.is_some()
+        !self.buf.is_empty() || self.has_data
     }
 
-    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    /// One line; false when the sink wanted no more.
+    fn line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn FnMut(SseRef<'_>) -> bool,
+    ) -> Result<bool, SseError> {
         if line.len() > self.max_line {
             return Err(SseError::LineTooLong(line.len()));
         }
         if line.is_empty() {
-            if let Some(data) = self.data.take() {
-                out.push(SseEvent {
-                    event: self.event.take(),
-                    data,
+            let mut more = true;
+            if self.has_data {
+                more = sink(SseRef {
+                    event: self.event.as_deref(),
+                    data: &self.data,
                 });
+                self.has_data = false;
             }
             self.event = None;
-            return Ok(());
+            return Ok(more);
         }
         if line[0] == b':' {
-            return Ok(());
+            return Ok(true);
         }
         let line = std::str::from_utf8(line)
             .map_err(|_| SseError::Malformed("line is not UTF-8".into()))?;
@@ -139,18 +203,20 @@ impl SseDecoder {
             None => (line, ""),
         };
         match field {
-            "data" => match &mut self.data {
-                // A run of `data:` lines with no blank line is one event:
-                // it may not grow past a line's limit either.
-                Some(d) if d.len() + 1 + value.len() > self.max_line => {
-                    return Err(SseError::LineTooLong(d.len() + 1 + value.len()));
-                }
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => self.data = Some(value.to_string()),
-            },
+            // A run of `data:` lines with no blank line is one event: it
+            // may not grow past a line's limit either.
+            "data" if self.has_data && self.data.len() + 1 + value.len() > self.max_line => {
+                return Err(SseError::LineTooLong(self.data.len() + 1 + value.len()));
+            }
+            "data" if self.has_data => {
+                self.data.push('\n');
+                self.data.push_str(value);
+            }
+            "data" => {
+                self.data.clear();
+                self.data.push_str(value);
+                self.has_data = true;
+            }
             "event" => self.event = Some(value.to_string()),
             "id" | "retry" => {}
             _ => {
@@ -158,7 +224,7 @@ impl SseDecoder {
                 return Err(SseError::Malformed(format!("unexpected line {shown:?}")));
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -36,12 +36,17 @@ struct State {
     decoder: SseDecoder,
     norm: Normaliser,
     pending: VecDeque<Item>,
+    /// The normaliser's output for one event, reused.
+    scratch: Vec<BackendEvent>,
     limits: Limits,
+    /// Lets an inline connection go back to the pool once `[DONE]` is read.
+    release: Option<super::inline::Release>,
 }
 
 /// Wraps a 2xx streaming response.
 pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> EventStream {
     let now = Instant::now();
+    let release = resp.extensions().get::<super::inline::Release>().cloned();
     let state = State {
         body: Some(Box::pin(resp.bytes_stream())),
         timer: Box::pin(tokio::time::sleep_until(
@@ -51,7 +56,9 @@ pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> Even
         decoder: SseDecoder::new(limits.max_line),
         norm,
         pending: VecDeque::new(),
+        scratch: Vec::new(),
         limits,
+        release,
     };
     Box::pin(futures::stream::unfold(state, |mut st| async move {
         loop {
@@ -118,27 +125,46 @@ impl State {
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
-        let events = match self.decoder.feed(bytes) {
-            Ok(ev) => ev,
-            Err(e) => return self.fail(AdapterError::Protocol(e.to_string())),
-        };
-        for ev in events {
+        let State {
+            decoder,
+            norm,
+            pending,
+            scratch,
+            ..
+        } = self;
+        let mut over: Option<Result<(), AdapterError>> = None;
+        let fed = decoder.feed_with(bytes, &mut |ev| {
             if ev.data == "[DONE]" {
-                let rest = self.norm.finish();
-                self.pending.extend(rest.into_iter().map(Ok));
+                pending.extend(norm.finish().into_iter().map(Ok));
+                over = Some(Ok(()));
+                return false;
+            }
+            if ev.event == Some("error") {
+                let e = AdapterError::Protocol(format!("upstream error event: {}", ev.data));
+                over = Some(Err(e));
+                return false;
+            }
+            match norm.data_into(ev.data, scratch) {
+                Ok(()) => {
+                    pending.extend(scratch.drain(..).map(Ok));
+                    true
+                }
+                Err(e) => {
+                    over = Some(Err(e));
+                    false
+                }
+            }
+        });
+        match (fed, over) {
+            (Err(e), _) => self.fail(AdapterError::Protocol(e.to_string())),
+            (Ok(()), Some(Err(e))) => self.fail(e),
+            (Ok(()), Some(Ok(()))) => {
+                if let Some(release) = &self.release {
+                    release.release();
+                }
                 self.body = None;
-                return;
             }
-            if ev.event.as_deref() == Some("error") {
-                return self.fail(AdapterError::Protocol(format!(
-                    "upstream error event: {}",
-                    ev.data
-                )));
-            }
-            match self.norm.data(&ev.data) {
-                Ok(list) => self.pending.extend(list.into_iter().map(Ok)),
-                Err(e) => return self.fail(e),
-            }
+            (Ok(()), None) => {}
         }
     }
 

@@ -56,17 +56,24 @@ impl SseEncoder {
     /// The bytes the client gets for `event`.
     pub fn encode(&mut self, event: SessionEvent) -> Bytes {
         let mut out = String::new();
+        self.encode_into(event, &mut out);
+        Bytes::from(out)
+    }
+
+    /// Appends the bytes the client gets for `event` to `out`: the events
+    /// of one upstream read share one buffer and one write.
+    pub fn encode_into(&mut self, event: SessionEvent, out: &mut String) {
         if let SessionEvent::Delta(BackendEvent::Meta { id, model, created }) = &event {
             if self.head.is_none() {
-                self.open(&mut out, id, model, *created);
+                self.open(out, id, model, *created);
             }
-            return Bytes::from(out);
+            return;
         }
         if self.head.is_none() && !matches!(event, SessionEvent::Failed(_)) {
             let created = now_secs();
             let id = fallback_id(created);
             let model = self.fallback_model.clone();
-            self.open(&mut out, &id, &model, created);
+            self.open(out, &id, &model, created);
         }
         match event {
             SessionEvent::Delta(BackendEvent::Meta { .. }) => {}
@@ -76,26 +83,25 @@ impl SseEncoder {
                     ReasoningField::Reasoning => &["reasoning"],
                     ReasoningField::Both => &["reasoning", "reasoning_content"],
                 };
-                self.text_delta(&mut out, keys, &text);
+                self.text_delta(out, keys, &text);
             }
             SessionEvent::Delta(BackendEvent::Content(text)) => {
-                self.text_delta(&mut out, &["content"], &text)
+                self.text_delta(out, &["content"], &text)
             }
             SessionEvent::Delta(BackendEvent::ToolCall(call)) => {
-                self.raw_delta(&mut out, format_args!("{{\"tool_calls\":[{call}]}}"));
+                self.raw_delta(out, format_args!("{{\"tool_calls\":[{call}]}}"));
             }
             SessionEvent::Delta(BackendEvent::Extra(fields)) => {
-                self.raw_delta(&mut out, Value::Object(fields))
+                self.raw_delta(out, Value::Object(fields))
             }
             // Folded into `End` by the session; never sent on their own.
             SessionEvent::Delta(BackendEvent::Finish(_) | BackendEvent::Usage(_)) => {}
-            SessionEvent::End(summary) => self.end(&mut out, &summary),
+            SessionEvent::End(summary) => self.end(out, &summary),
             SessionEvent::Failed(error) => {
                 tracing::warn!(error = %error, "stream failed after the response started");
                 let _ = write!(out, "data: {}\n\ndata: [DONE]\n\n", error.body());
             }
         }
-        Bytes::from(out)
     }
 
     fn open(&mut self, out: &mut String, id: &str, model: &str, created: u64) {

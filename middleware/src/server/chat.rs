@@ -1,5 +1,3 @@
-use std::convert::Infallible;
-
 use axum::body::Body;
 use std::time::Duration;
 
@@ -90,10 +88,17 @@ async fn serve(
         let slot = OutcomeSlot::default();
         let outcome = slot.clone();
         let events = events.inspect(move |event| outcome.record(event));
-        let encode = move |event| Ok::<_, Infallible>(encoder.encode(event));
-        let body = Observed::new(events, encode, metrics, tags, ctx.admission, setup);
+        let events = Observed::new(
+            events,
+            |e: SessionEvent| e,
+            metrics,
+            tags,
+            ctx.admission,
+            setup,
+        );
+        let encode = move |event, batch: &mut String| encoder.encode_into(event, batch);
         // Outermost, so it sees only the polls of the connection itself.
-        let body = Watched::new(Coalesce::new(body), watch);
+        let body = Watched::new(Coalesce::new(events, encode), watch);
         let mut response = (
             StatusCode::OK,
             [

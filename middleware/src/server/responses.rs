@@ -1,7 +1,6 @@
-use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +18,7 @@ use crate::error::ProxyError;
 use crate::pipeline::{read_body, RequestContext};
 use crate::rewrite::responses::{to_chat, ResponseState, ResponsesEncoder};
 use crate::rewrite::{outcome_headers, ChatRequest};
+use crate::session::SessionEvent;
 
 /// `POST /v1/responses`: braked like a chat request where the request is
 /// stateless and tool-free (see `rewrite::responses`); otherwise passed
@@ -89,16 +89,16 @@ pub async fn responses(
         HeaderValue::from_str(&policy.name).unwrap_or(HeaderValue::from_static("unknown"));
     if stream {
         let mut encoder = ResponsesEncoder::new(model.as_deref());
-        let encode = move |event| Ok::<_, Infallible>(Bytes::from(encoder.encode(event)));
-        let body = Observed::new(
+        let events = Observed::new(
             events,
-            encode,
+            |e: SessionEvent| e,
             state.metrics.clone(),
             tags,
             ctx.admission,
             setup,
         );
-        let body = Watched::new(Coalesce::new(body), watch);
+        let encode = move |event, batch: &mut String| encoder.encode_into(event, batch);
+        let body = Watched::new(Coalesce::new(events, encode), watch);
         return (
             StatusCode::OK,
             [

@@ -38,6 +38,13 @@ impl ResponsesEncoder {
     /// The SSE text for one session event (empty when it shows nothing).
     pub fn encode(&mut self, event: SessionEvent) -> String {
         let mut out = String::new();
+        self.encode_into(event, &mut out);
+        out
+    }
+
+    /// Appends the SSE text for one session event to `out`: the events of
+    /// one upstream read share one buffer and one write.
+    pub fn encode_into(&mut self, event: SessionEvent, out: &mut String) {
         if let SessionEvent::Delta(BackendEvent::Meta { id, created, .. }) = &event {
             self.state.identify(id, *created);
         }
@@ -45,34 +52,34 @@ impl ResponsesEncoder {
             self.started = true;
             let response = self.state.object("in_progress");
             self.emit(
-                &mut out,
+                out,
                 json!({"type": "response.created", "response": response}),
             );
             let response = self.state.object("in_progress");
             self.emit(
-                &mut out,
+                out,
                 json!({"type": "response.in_progress", "response": response}),
             );
         }
         match event {
             SessionEvent::Delta(BackendEvent::Reasoning(delta)) if self.open != Open::Message => {
                 if self.open == Open::Nothing {
-                    self.open_reasoning(&mut out);
+                    self.open_reasoning(out);
                 }
                 self.state.reasoning.push_str(&delta);
                 let item_id = self.state.reasoning_id();
                 self.emit(
-                    &mut out,
+                    out,
                     json!({"type": "response.reasoning_text.delta",
                     "item_id": item_id, "output_index": 0, "content_index": 0, "delta": delta}),
                 );
             }
             SessionEvent::Delta(BackendEvent::Content(delta)) => {
-                self.open_message(&mut out);
+                self.open_message(out);
                 self.state.text.push_str(&delta);
                 let (item_id, index) = (self.state.message_id(), self.state.message_index());
                 self.emit(
-                    &mut out,
+                    out,
                     json!({"type": "response.output_text.delta",
                     "item_id": item_id, "output_index": index, "content_index": 0,
                     "delta": delta, "logprobs": []}),
@@ -80,19 +87,18 @@ impl ResponsesEncoder {
             }
             SessionEvent::End(summary) => {
                 self.state.summary = Some(summary);
-                self.open_message(&mut out);
-                self.close(&mut out);
+                self.open_message(out);
+                self.close(out);
                 let status = self.state.final_status();
                 let kind = format!("response.{status}");
                 let response = self.state.object(status);
-                self.emit(&mut out, json!({"type": kind, "response": response}));
+                self.emit(out, json!({"type": kind, "response": response}));
             }
-            SessionEvent::Failed(error) => self.fail(&mut out, &error),
+            SessionEvent::Failed(error) => self.fail(out, &error),
             // Reasoning after the answer started, tool calls (requests with
             // tools pass through) and unknown delta keys have no place here.
             SessionEvent::Delta(_) => {}
         }
-        out
     }
 
     fn open_reasoning(&mut self, out: &mut String) {
