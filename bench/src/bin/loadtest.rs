@@ -101,10 +101,17 @@ fn main() -> anyhow::Result<()> {
         "2".into(),
     ];
     let run = driver::loadgen(&dir, "load.json", &args, &[pid, mock.pid()])?;
-    // After the drain: connections idle in the pools, streams all ended.
-    std::thread::sleep(Duration::from_secs(3));
+    // After the drain: streams all ended; upstream sockets idle in the pool
+    // close after its idle timeout (4 s). Descriptors must come back to
+    // the idle baseline; wait up to 20 s for them.
+    let drained = std::time::Instant::now();
+    let mut after_fds = procfs::fd_count(pid)?;
+    while after_fds > idle_fds && drained.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(250));
+        after_fds = procfs::fd_count(pid)?;
+    }
+    let back_after = drained.elapsed().as_secs_f64();
     let after_rss = procfs::rss_kb(pid)?;
-    let after_fds = procfs::fd_count(pid)?;
     let s = &run.summary;
     println!("selfbrake load: {} streams for {} s at {} tok/s per stream, {} reasoning tokens per request, shipped default policy", a.concurrency, a.duration_s, a.rate, a.tokens);
     println!(
@@ -146,7 +153,12 @@ fn main() -> anyhow::Result<()> {
             "OVER 200 MB"
         }
     );
-    println!("selfbrake idle before: RSS {:.1} MiB, {idle_fds} fds; 3 s after: RSS {:.1} MiB, {after_fds} fds", idle_rss as f64 / 1024.0, after_rss as f64 / 1024.0);
+    println!(
+        "selfbrake idle before: RSS {:.1} MiB, {idle_fds} fds; after the run: {after_fds} fds {} ({back_after:.1} s after the last stream), RSS {:.1} MiB",
+        idle_rss as f64 / 1024.0,
+        if after_fds <= idle_fds { "(back to the baseline)" } else { "(NOT back to the baseline)" },
+        after_rss as f64 / 1024.0
+    );
     println!("samples (t s, RSS MiB, fds):");
     for x in &s.watch_samples {
         println!(
