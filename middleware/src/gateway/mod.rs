@@ -33,7 +33,7 @@ use crate::config::{Config, ConfigError, ServerConfig};
 
 pub use models::{ModelsCache, MODELS_TTL};
 pub use policy::Policy;
-pub use route::{fails_over, Route};
+pub use route::{fail_over, Route};
 pub use shared::SharedGateway;
 pub(crate) use tenant::stored_digest;
 pub use tenant::{hash_key, Tenant, Tenants};

@@ -1,8 +1,9 @@
 //! Which backend a request goes to: routing by `model` over the tenant's
 //! backends, the least busy first, the others kept for failover.
+use std::future::Future;
 use std::sync::Arc;
 
-use super::{Tenant, Upstream};
+use super::{InFlight, Tenant, Upstream};
 use crate::error::ProxyError;
 
 /// One backend a request may go to, and the model name to send it.
@@ -68,10 +69,37 @@ fn route(upstream: &Arc<Upstream>, rename: Option<String>) -> Route {
     }
 }
 
+/// Tries `routes` in order until one answers: a refused connection or a
+/// timeout before the first byte (nothing was sent to the client yet) moves
+/// on to the next; any other error, or the last route's, is the answer.
+/// Each attempt holds the backend's in-flight count, returned with its
+/// result so the caller keeps it for as long as the response lives.
+pub async fn fail_over<T, F, Fut>(
+    routes: Vec<Route>,
+    mut attempt: F,
+) -> Result<(T, InFlight), ProxyError>
+where
+    F: FnMut(&Route) -> Fut,
+    Fut: Future<Output = Result<T, ProxyError>>,
+{
+    let mut routes = routes.into_iter().peekable();
+    while let Some(route) = routes.next() {
+        let in_flight = route.upstream.begin();
+        match attempt(&route).await {
+            Ok(answer) => return Ok((answer, in_flight)),
+            Err(error) if routes.peek().is_some() && fails_over(&error) => {
+                tracing::warn!(backend = %route.upstream.name, error = %error, "backend failed before its first byte; failing over");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(ProxyError::Internal("no backend to route to".into()))
+}
+
 /// Whether a failure on one backend lets the request try the next: it never
 /// reached the engine (refused connection) or got no answer in time before
 /// its first byte, so nothing was sent to the client yet.
-pub fn fails_over(error: &ProxyError) -> bool {
+fn fails_over(error: &ProxyError) -> bool {
     matches!(
         error,
         ProxyError::Upstream(

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::AppState;
 use crate::error::ProxyError;
-use crate::gateway::{fails_over, InFlight, Policy};
+use crate::gateway::{fail_over, InFlight, Policy};
 use crate::metrics::BackendLabels;
 use crate::pipeline::{RequestContext, POLICY_HEADER};
 use crate::rewrite::{apply_tenant_rules, take_reasoning_budget, ChatRequest};
@@ -119,36 +119,30 @@ async fn open_session(
     ),
     ProxyError,
 > {
-    let mut routes = ctx.tenant.routes(model)?.into_iter().peekable();
-    while let Some(route) = routes.next() {
+    let routes = ctx.tenant.routes(model)?;
+    fail_over(routes, |route| {
         let mut body = request.clone();
         route.apply(&mut body);
-        let in_flight = route.upstream.begin();
-        let started = std::time::Instant::now();
-        let opened = session::start(SessionContext {
-            backend: route.upstream.backend.clone(),
+        let backend = route.upstream.clone();
+        let context = SessionContext {
+            backend: backend.backend.clone(),
             policy: policy.clone(),
             request: body,
             reasoning_budget,
             propagation: Propagation::from_client(headers),
-        })
-        .await;
-        match opened {
-            Ok(events) => {
-                state
-                    .metrics
-                    .upstream_first_byte
-                    .get_or_create(&BackendLabels {
-                        backend: route.upstream.name.clone(),
-                    })
-                    .observe(started.elapsed().as_secs_f64());
-                return Ok((events, in_flight));
-            }
-            Err(error) if routes.peek().is_some() && fails_over(&error) => {
-                tracing::warn!(backend = %route.upstream.name, error = %error, "backend failed before its first byte; failing over");
-            }
-            Err(error) => return Err(error),
+        };
+        async move {
+            let started = std::time::Instant::now();
+            let events = session::start(context).await?;
+            state
+                .metrics
+                .upstream_first_byte
+                .get_or_create(&BackendLabels {
+                    backend: backend.name.clone(),
+                })
+                .observe(started.elapsed().as_secs_f64());
+            Ok(events)
         }
-    }
-    Err(ProxyError::Internal("no backend to route to".into()))
+    })
+    .await
 }

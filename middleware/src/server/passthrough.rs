@@ -13,7 +13,7 @@ use selfbrake_adapters::{AdapterError, Forward};
 use serde_json::Value;
 
 use crate::error::ProxyError;
-use crate::gateway::{fails_over, InFlight, Route};
+use crate::gateway::{fail_over, InFlight, Route};
 use crate::pipeline::{read_body, Admitted, RequestContext};
 use crate::rewrite::check_tenant_keys;
 
@@ -62,6 +62,7 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json"));
     if !json {
+        // A streamed body can be sent once: the least busy backend, no failover.
         let route = ctx.tenant.routes(None)?.swap_remove(0);
         let in_flight = route.upstream.begin();
         let forward = Forward {
@@ -93,34 +94,27 @@ async fn forward(
         .and_then(|o| o.get("model"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let mut routes = ctx.tenant.routes(model.as_deref())?.into_iter().peekable();
-    while let Some(route) = routes.next() {
-        let body =
-            match (&mut object, &route.rename) {
-                (Some(object), Some(_)) => {
-                    route.apply(object);
-                    bytes::Bytes::from(serde_json::to_vec(object).map_err(|e| {
-                        ProxyError::Internal(format!("re-encoding the request: {e}"))
-                    })?)
-                }
-                _ => bytes.clone(),
-            };
-        let in_flight = route.upstream.begin();
-        let forward = Forward {
+    let routes = ctx.tenant.routes(model.as_deref())?;
+    fail_over(routes, |route| {
+        let body = match (&mut object, &route.rename) {
+            (Some(object), Some(_)) => {
+                route.apply(object);
+                serde_json::to_vec(object)
+                    .map(bytes::Bytes::from)
+                    .map_err(|e| ProxyError::Internal(format!("re-encoding the request: {e}")))
+            }
+            _ => Ok(bytes.clone()),
+        };
+        let forward = body.map(|body| Forward {
             method: parts.method.clone(),
             path_and_query: path_and_query.clone(),
             headers: parts.headers.clone(),
             body: reqwest::Body::from(body),
-        };
-        match send(&route, forward).await {
-            Ok(response) => return Ok((response, in_flight)),
-            Err(error) if routes.peek().is_some() && fails_over(&error) => {
-                tracing::warn!(backend = %route.upstream.name, error = %error, "backend failed before its first byte; failing over");
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    Err(ProxyError::Internal("no backend to route to".into()))
+        });
+        let route = route.clone();
+        async move { send(&route, forward?).await }
+    })
+    .await
 }
 
 async fn send(

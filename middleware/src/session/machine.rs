@@ -121,11 +121,7 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                 mut probes,
             } => match probes.next(&mut upstream).await {
                 Beside::Probe(outcome) => match state.probe_result(&outcome) {
-                    Some(brake) => {
-                        drop(upstream);
-                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
-                        Phase::Braking(state.brake(brake, &policy.config.brake_statement))
-                    }
+                    Some(brake) => braked(policy, *state, brake, upstream, "brake"),
                     None => Phase::Thinking {
                         state,
                         upstream,
@@ -133,12 +129,13 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                     },
                 },
                 Beside::Upstream(None) => match state.missing_answer() {
-                    Some(brake) => {
-                        spans::brake(brake.rule, brake.tokens).in_scope(|| {
-                            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning ended without an answer; asking for it");
-                        });
-                        Phase::Braking(state.brake(brake, &policy.config.brake_statement))
-                    }
+                    Some(brake) => braked(
+                        policy,
+                        *state,
+                        brake,
+                        upstream,
+                        "reasoning ended without an answer; asking for it",
+                    ),
                     None => {
                         return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done))
                     }
@@ -165,11 +162,7 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                         let now = probes.start(request, state.reasoning());
                         let brake = now.and_then(|outcome| state.probe_result(&outcome));
                         let next = match brake {
-                            Some(brake) => {
-                                drop(upstream);
-                                tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
-                                Phase::Braking(state.brake(brake, &policy.config.brake_statement))
-                            }
+                            Some(brake) => braked(policy, *state, brake, upstream, "brake"),
                             None => Phase::Thinking {
                                 state,
                                 upstream,
@@ -179,21 +172,10 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
                         return Some((e, next));
                     }
                     thinking::Step::Brake(e, brake) => {
-                        // Stop the upstream generation now: the engine frees its slot.
-                        drop(upstream);
-                        // Rule and position only: completions are never logged.
-                        spans::brake(brake.rule, brake.tokens).in_scope(|| {
-                            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
-                        });
-                        let braking = state.brake(brake, &policy.config.brake_statement);
-                        return Some((e, Phase::Braking(braking)));
+                        return Some((e, braked(policy, *state, brake, upstream, "brake")));
                     }
                     thinking::Step::BrakeNow(brake) => {
-                        drop(upstream);
-                        spans::brake(brake.rule, brake.tokens).in_scope(|| {
-                            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "brake");
-                        });
-                        Phase::Braking(state.brake(brake, &policy.config.brake_statement))
+                        braked(policy, *state, brake, upstream, "brake")
                     }
                     thinking::Step::Cut(e, brake) => {
                         drop(upstream);
@@ -232,6 +214,23 @@ async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, P
             },
         };
     }
+}
+
+/// The cut: the upstream request is dropped at once (the engine frees its
+/// slot), the brake is logged by rule and position only (completions are
+/// never logged), and the statement goes out next.
+fn braked(
+    policy: &Policy,
+    state: Thinking,
+    brake: selfbrake_policies::Brake,
+    upstream: EventStream,
+    why: &'static str,
+) -> Phase {
+    drop(upstream);
+    spans::brake(brake.rule, brake.tokens).in_scope(|| {
+        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "{why}");
+    });
+    Phase::Braking(state.brake(brake, &policy.config.brake_statement))
 }
 
 /// Asks the backend for the answer, or closes as `on_brake` says.
