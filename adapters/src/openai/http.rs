@@ -8,7 +8,11 @@ use crate::AdapterError;
 pub const ERROR_BODY_LIMIT: usize = 8 * 1024;
 
 pub(crate) fn is_json(resp: &reqwest::Response) -> bool {
-    let ct = resp.headers().get(reqwest::header::CONTENT_TYPE);
+    is_json_head(resp.headers())
+}
+
+pub(crate) fn is_json_head(headers: &reqwest::header::HeaderMap) -> bool {
+    let ct = headers.get(reqwest::header::CONTENT_TYPE);
     ct.and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("application/json"))
 }

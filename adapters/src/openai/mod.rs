@@ -45,8 +45,8 @@ use serde_json::{Map, Value};
 
 use crate::format::PrefixFormat;
 use crate::{AdapterError, Backend, Continuation, ContinuationMode, EventStream, Propagation};
-use http::{check_status, is_json, read_capped, send};
-use inline::InlineClient;
+use http::{check_status, is_json, is_json_head, read_capped, send};
+use inline::{InlineAnswer, InlineClient};
 
 pub use config::OpenAiConfig;
 pub use normalise::{parse_usage, Normaliser};
@@ -119,17 +119,25 @@ impl OpenAiBackend {
             .headers(propagation.headers().clone());
         let rb = self.with_auth(rb.json(&body));
         let first = self.cfg.first_byte_timeout.min(self.cfg.max_stream);
-        let resp = self.send_stream(rb, first).await?;
-        let resp = check_status(resp, self.cfg.first_byte_timeout).await?;
-        if is_json(&resp) {
-            return self.json_answer(resp, norm).await;
-        }
         let limits = stream::Limits {
             idle: self.cfg.idle_timeout,
             deadline: start + self.cfg.max_stream,
             max_stream: self.cfg.max_stream,
             max_line: self.cfg.max_line_bytes,
         };
+        let resp = match self.send_stream(rb, first).await? {
+            Answer::Inline(answer)
+                if answer.status().is_success() && !is_json_head(answer.headers()) =>
+            {
+                return Ok(answer.into_events(limits, norm));
+            }
+            Answer::Inline(answer) => answer.into_reqwest(),
+            Answer::Pooled(resp) => resp,
+        };
+        let resp = check_status(resp, self.cfg.first_byte_timeout).await?;
+        if is_json(&resp) {
+            return self.json_answer(resp, norm).await;
+        }
         Ok(stream::events(resp, limits, norm))
     }
 
@@ -138,9 +146,9 @@ impl OpenAiBackend {
         &self,
         rb: reqwest::RequestBuilder,
         limit: std::time::Duration,
-    ) -> Result<reqwest::Response, AdapterError> {
+    ) -> Result<Answer, AdapterError> {
         let Some(inline) = &self.inline else {
-            return send(rb, limit).await;
+            return send(rb, limit).await.map(Answer::Pooled);
         };
         let request = rb
             .build()
@@ -148,6 +156,7 @@ impl OpenAiBackend {
         tokio::time::timeout(limit, inline.send(request))
             .await
             .map_err(|_| AdapterError::Timeout(format!("no response headers within {limit:?}")))?
+            .map(|answer| Answer::Inline(Box::new(answer)))
     }
 
     /// A server that ignored `stream: true` (see `fallback`).
@@ -167,6 +176,13 @@ impl OpenAiBackend {
         };
         Ok(Box::pin(futures::stream::iter(items)))
     }
+}
+
+/// A streaming request's answer, from whichever client sent it.
+enum Answer {
+    // Boxed: it holds the connection, some 1 KB.
+    Inline(Box<InlineAnswer>),
+    Pooled(reqwest::Response),
 }
 
 #[async_trait]

@@ -6,18 +6,19 @@
 //! `data: [DONE]`, the response is dropped at once and the stream ends.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use tokio::time::Instant;
 
 use super::normalise::Normaliser;
 use super::sse::SseDecoder;
 use crate::{AdapterError, BackendEvent, EventStream};
 
-type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 type Item = Result<BackendEvent, AdapterError>;
 
 pub struct Limits {
@@ -27,11 +28,34 @@ pub struct Limits {
     pub max_line: usize,
 }
 
-struct State {
-    body: Option<Body>,
+/// A body read failure, as the adapter reports it.
+pub trait ReadError {
+    fn into_adapter(self) -> AdapterError;
+}
+
+impl ReadError for reqwest::Error {
+    fn into_adapter(self) -> AdapterError {
+        let text = super::http::error_text(&self);
+        if self.is_timeout() {
+            AdapterError::Timeout(text)
+        } else {
+            AdapterError::Closed(text)
+        }
+    }
+}
+
+/// The events of one SSE response body. A hand-written stream, not an
+/// `unfold` over an `async` step: that moved the whole state in and out of
+/// a new future for every event and raced the body against the timer in a
+/// `select!` on every read, costs paid once per token at a GPU's pace.
+struct Events<B> {
+    body: Option<B>,
     /// Fires at the idle or total deadline. It is re-armed only when it
     /// fires, not per chunk: a chunk just records `last_data`.
     timer: Pin<Box<tokio::time::Sleep>>,
+    /// The waker the timer holds, once polled: it is polled again only for
+    /// another waker or after a re-arm, not after every read.
+    armed: Option<Waker>,
     last_data: Instant,
     decoder: SseDecoder,
     norm: Normaliser,
@@ -43,15 +67,29 @@ struct State {
     release: Option<super::inline::Release>,
 }
 
-/// Wraps a 2xx streaming response.
+/// Wraps a 2xx streaming response read through the pooled reqwest client.
 pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> EventStream {
+    chunks(Box::pin(resp.bytes_stream()), None, limits, norm)
+}
+
+/// Wraps a 2xx streaming body; `release` is set once `[DONE]` is read.
+pub fn chunks<B, E>(
+    body: B,
+    release: Option<super::inline::Release>,
+    limits: Limits,
+    norm: Normaliser,
+) -> EventStream
+where
+    B: Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
+    E: ReadError,
+{
     let now = Instant::now();
-    let release = resp.extensions().get::<super::inline::Release>().cloned();
-    let state = State {
-        body: Some(Box::pin(resp.bytes_stream())),
+    Box::pin(Events {
+        body: Some(body),
         timer: Box::pin(tokio::time::sleep_until(
             (now + limits.idle).min(limits.deadline),
         )),
+        armed: None,
         last_data: now,
         decoder: SseDecoder::new(limits.max_line),
         norm,
@@ -59,73 +97,74 @@ pub fn events(resp: reqwest::Response, limits: Limits, norm: Normaliser) -> Even
         scratch: Vec::new(),
         limits,
         release,
-    };
-    Box::pin(futures::stream::unfold(state, |mut st| async move {
-        loop {
-            if let Some(item) = st.pending.pop_front() {
-                return Some((item, st));
-            }
-            st.body.as_ref()?;
-            st.step().await;
-        }
-    }))
+    })
 }
 
-impl State {
-    /// Reads one body chunk; queues what it yields. Drops the body when the
-    /// stream is over.
-    async fn step(&mut self) {
-        enum Outcome {
-            Next(Option<reqwest::Result<Bytes>>),
-            Idle,
-            TooLong,
-        }
-        let outcome = {
-            let Some(body) = self.body.as_mut() else {
-                return;
+impl<B, E> Stream for Events<B>
+where
+    B: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: ReadError,
+{
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.pending.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            let Some(body) = this.body.as_mut() else {
+                return Poll::Ready(None);
             };
-            loop {
-                tokio::select! {
-                    biased;
-                    next = body.next() => break Outcome::Next(next),
-                    () = self.timer.as_mut() => {
-                        let now = Instant::now();
-                        if now >= self.limits.deadline {
-                            break Outcome::TooLong;
-                        }
-                        let idle_at = self.last_data + self.limits.idle;
-                        if now >= idle_at {
-                            break Outcome::Idle;
-                        }
-                        self.timer.as_mut().reset(idle_at.min(self.limits.deadline));
-                    }
+            match Pin::new(body).poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    this.last_data = Instant::now();
+                    this.bytes(&bytes);
+                    continue;
                 }
+                Poll::Ready(Some(Err(e))) => {
+                    this.fail(e.into_adapter());
+                    continue;
+                }
+                Poll::Ready(None) => {
+                    this.fail(AdapterError::Closed(
+                        "body ended without `data: [DONE]`".into(),
+                    ));
+                    continue;
+                }
+                Poll::Pending => {}
             }
-        };
-        let idle = self.limits.idle;
-        match outcome {
-            Outcome::TooLong => self.fail(self.max_stream_error()),
-            Outcome::Idle => self.fail(AdapterError::Timeout(format!(
-                "no data from upstream for {idle:?}"
-            ))),
-            Outcome::Next(None) => self.fail(AdapterError::Closed(
-                "body ended without `data: [DONE]`".into(),
-            )),
-            Outcome::Next(Some(Err(e))) if e.is_timeout() => {
-                self.fail(AdapterError::Timeout(super::http::error_text(&e)))
+            let same_waker = this.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+            if same_waker && !this.timer.is_elapsed() {
+                return Poll::Pending;
             }
-            Outcome::Next(Some(Err(e))) => {
-                self.fail(AdapterError::Closed(super::http::error_text(&e)))
+            if this.timer.as_mut().poll(cx).is_pending() {
+                this.armed = Some(cx.waker().clone());
+                return Poll::Pending;
             }
-            Outcome::Next(Some(Ok(bytes))) => {
-                self.last_data = Instant::now();
-                self.bytes(&bytes)
+            this.armed = None;
+            let now = Instant::now();
+            if now >= this.limits.deadline {
+                let e = this.max_stream_error();
+                this.fail(e);
+                continue;
             }
+            let idle_at = this.last_data + this.limits.idle;
+            if now >= idle_at {
+                let idle = this.limits.idle;
+                this.fail(AdapterError::Timeout(format!(
+                    "no data from upstream for {idle:?}"
+                )));
+                continue;
+            }
+            this.timer.as_mut().reset(idle_at.min(this.limits.deadline));
         }
     }
+}
 
+impl<B> Events<B> {
     fn bytes(&mut self, bytes: &[u8]) {
-        let State {
+        let Events {
             decoder,
             norm,
             pending,

@@ -5,12 +5,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 
 use crate::error::ProxyError;
 use crate::server::AppState;
-use crate::telemetry::spans;
 
 /// Every response carries this header, and every log line of the request its value.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -30,13 +27,7 @@ pub fn request_layers(routes: Router<AppState>, state: AppState) -> Router {
             super::request_id::scope_request_id,
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| spans::request(request))
-                .on_response(|response: &Response, latency, span: &Span| {
-                    spans::responded(response.status(), latency, span);
-                }),
-        )
+        .layer(axum::middleware::from_fn(super::trace::trace_request))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 

@@ -28,6 +28,7 @@ mod body;
 mod context;
 mod layers;
 mod request_id;
+mod trace;
 
 pub use body::read_body;
 pub use context::{Admitted, RequestContext, POLICY_HEADER};

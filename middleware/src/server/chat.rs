@@ -118,7 +118,7 @@ async fn serve(
             response.headers_mut().insert(name, value);
             *response.body_mut() = Body::new(WithTrailers::new(body, slot));
         } else {
-            *response.body_mut() = Body::from_stream(body);
+            *response.body_mut() = Body::new(body);
         }
         return Ok(response);
     }

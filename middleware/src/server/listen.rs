@@ -83,17 +83,25 @@ pub async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
             .into_owned();
         let connection = graceful.watch(connection);
+        // The watchdog runs beside the connection, not raced in its task:
+        // there it was polled again on every wake-up of the connection, one
+        // timer poll per streamed token.
+        let connection = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            }
+        });
+        let abort = connection.abort_handle();
         tokio::spawn(async move {
             tokio::select! {
-                result = connection => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, error = %e, "client connection ended with an error");
+                _ = connection => {}
+                why = watch.expired() => {
+                    abort.abort();
+                    match why {
+                        Expired::Stalled => tracing::info!(%peer, "client took no bytes for client_stall_ms; connection dropped, upstream cancelled"),
+                        Expired::Deadline => tracing::info!(%peer, "request passed max_request_ms; connection dropped, upstream cancelled"),
                     }
                 }
-                why = watch.expired() => match why {
-                    Expired::Stalled => tracing::info!(%peer, "client took no bytes for client_stall_ms; connection dropped, upstream cancelled"),
-                    Expired::Deadline => tracing::info!(%peer, "request passed max_request_ms; connection dropped, upstream cancelled"),
-                },
             }
         });
     }

@@ -39,6 +39,7 @@ pub async fn passthrough(ctx: RequestContext, request: Request) -> Response {
                 inner: body,
                 _admission: ctx.admission,
                 _in_flight: in_flight,
+                _span: tracing::Span::current(),
             });
             Response::from_parts(parts, body)
         }
@@ -132,12 +133,14 @@ async fn send(
 }
 
 pin_project! {
-    /// The backend's body, holding the request's slots until it is done.
+    /// The backend's body, holding the request's slots and its trace span
+    /// until it is done.
     struct Held {
         #[pin]
         inner: reqwest::Body,
         _admission: Admitted,
         _in_flight: InFlight,
+        _span: tracing::Span,
     }
 }
 

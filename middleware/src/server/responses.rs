@@ -109,7 +109,7 @@ pub async fn responses(
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
                 (crate::rewrite::headers::POLICY, policy_header),
             ],
-            Body::from_stream(body),
+            Body::new(body),
         )
             .into_response();
     }

@@ -1,6 +1,9 @@
-//! The one loop that drives the session's states, with its two awaits:
-//! the next upstream event, and the opening of the continuation.
+//! The one loop that drives the session's states ([`Session`]), with its
+//! two waits: the next upstream event, and the opening of the continuation.
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use futures::{Stream, StreamExt};
 use selfbrake_adapters::{Backend, EventStream, Propagation};
@@ -96,123 +99,253 @@ pub async fn start(
         upstream,
         probes: Probes::new(prober, cost.clone(), &ctx.policy.name),
     };
-    Ok(futures::stream::unfold(
-        (ctx, phase, cost),
-        |(ctx, phase, cost)| async move {
-            let (mut event, next) = step(&ctx, phase).await?;
-            if let SessionEvent::End(summary) = &mut event {
-                cost.apply(summary);
-            }
-            Some((event, (ctx, next, cost)))
-        },
-    ))
+    Ok(Session {
+        ctx: Arc::new(ctx),
+        phase,
+        cost,
+        opening: None,
+    })
 }
 
-/// Runs `phase` until it has an event for the client; returns it with the
-/// phase that follows.
-async fn step(ctx: &SessionContext, mut phase: Phase) -> Option<(SessionEvent, Phase)> {
-    let policy = &ctx.policy;
-    loop {
-        phase = match phase {
-            Phase::Done => return None,
-            Phase::Thinking {
-                mut state,
-                mut upstream,
-                mut probes,
-            } => match probes.next(&mut upstream).await {
-                Beside::Probe(outcome) => match state.probe_result(&outcome) {
-                    Some(brake) => braked(policy, *state, brake, upstream, "brake"),
-                    None => Phase::Thinking {
-                        state,
-                        upstream,
-                        probes,
-                    },
-                },
-                Beside::Upstream(None) => match state.missing_answer() {
-                    Some(brake) => braked(
-                        policy,
-                        *state,
-                        brake,
-                        upstream,
-                        "reasoning ended without an answer; asking for it",
-                    ),
-                    None => {
-                        return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done))
-                    }
-                },
-                Beside::Upstream(Some(Err(e))) => {
-                    return Some((SessionEvent::Failed(e.into()), Phase::Done))
-                }
-                Beside::Upstream(Some(Ok(event))) => match state.observe(event) {
-                    thinking::Step::Quiet => Phase::Thinking {
-                        state,
-                        upstream,
-                        probes,
-                    },
-                    thinking::Step::Emit(e) => {
-                        let next = Phase::Thinking {
-                            state,
-                            upstream,
-                            probes,
-                        };
-                        return Some((e, next));
-                    }
-                    thinking::Step::Probe(e, request) => {
-                        // Without a prober the outcome is known at once.
-                        let now = probes.start(request, state.reasoning());
-                        let brake = now.and_then(|outcome| state.probe_result(&outcome));
-                        let next = match brake {
-                            Some(brake) => braked(policy, *state, brake, upstream, "brake"),
-                            None => Phase::Thinking {
-                                state,
-                                upstream,
-                                probes,
-                            },
-                        };
-                        return Some((e, next));
-                    }
-                    thinking::Step::Brake(e, brake) => {
-                        return Some((e, braked(policy, *state, brake, upstream, "brake")));
-                    }
-                    thinking::Step::BrakeNow(brake) => {
-                        braked(policy, *state, brake, upstream, "brake")
-                    }
-                    thinking::Step::Cut(e, brake) => {
-                        drop(upstream);
-                        tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning after the answer went over budget; cut");
-                        let end = SessionEvent::End(state.cut(brake, &policy.name));
-                        return Some((e, Phase::Closing(vec![end].into_iter())));
-                    }
-                },
-            },
-            Phase::Braking(braking) => {
-                let statement = braking.statement_event();
-                return Some((statement, Phase::Continuing(braking)));
+/// The session as the client's stream of events. Polled by hand rather
+/// than written as an `unfold` over an `async` step: that moved the whole
+/// context and phase into a new future for every event, once per token.
+/// The one wait that is not a stream read, the continuation's opening, is
+/// a boxed future of its own.
+struct Session {
+    ctx: Arc<SessionContext>,
+    phase: Phase,
+    cost: Arc<ProbeCost>,
+    opening: Option<Pin<Box<dyn Future<Output = Phase> + Send>>>,
+}
+
+/// What one turn of the machine came to.
+enum Turn {
+    /// An event for the client, and the phase after it.
+    Emit(SessionEvent, Phase),
+    /// Nothing for the client yet; go on in this phase.
+    Next(Phase),
+    /// Open the continuation, then go on in the phase it resolves to.
+    Open(Braking),
+    /// Waiting for the upstream (or a probe) in this phase.
+    Wait(Phase),
+}
+
+impl Stream for Session {
+    type Item = SessionEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(opening) = this.opening.as_mut() {
+                this.phase = ready!(opening.as_mut().poll(cx));
+                this.opening = None;
             }
-            Phase::Continuing(braking) => continuation(ctx, braking).await,
-            Phase::Answering { state, mut stream } => match stream.next().await {
-                None => return Some((SessionEvent::End(state.finish(&policy.name)), Phase::Done)),
-                Some(item) => match state.observe(item) {
-                    answering::Step::Emit(state, e) => {
-                        return Some((e, Phase::Answering { state, stream }))
+            // The hot path, in place: a reasoning token observed and passed on.
+            if let Phase::Thinking {
+                state,
+                upstream,
+                probes,
+            } = &mut this.phase
+            {
+                match probes.poll_next(upstream, cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Beside::Upstream(Some(Ok(event)))) => match state.observe(event) {
+                        thinking::Step::Quiet => continue,
+                        thinking::Step::Emit(e) => return Poll::Ready(Some(e)),
+                        other => {
+                            let phase = std::mem::replace(&mut this.phase, Phase::Done);
+                            let turn = thinking_step(&this.ctx.policy, phase, other);
+                            if let Some(event) = this.apply(turn) {
+                                return Poll::Ready(Some(event));
+                            }
+                            continue;
+                        }
+                    },
+                    Poll::Ready(beside) => {
+                        let phase = std::mem::replace(&mut this.phase, Phase::Done);
+                        let turn = beside_step(&this.ctx.policy, phase, beside);
+                        if let Some(event) = this.apply(turn) {
+                            return Poll::Ready(Some(event));
+                        }
+                        continue;
                     }
-                    answering::Step::Quiet(state) => Phase::Answering { state, stream },
-                    answering::Step::Failed(e) => {
-                        return Some((SessionEvent::Failed(e.into()), Phase::Done))
-                    }
-                    answering::Step::FallBack(braking, e) => {
-                        let wrapping = ctx.backend.prefix_format().wrapping_len();
-                        let events =
-                            braking.close(OnBrake::Extract, Some(e), &policy.name, wrapping);
-                        Phase::Closing(events.into_iter())
-                    }
+                }
+            }
+            let phase = std::mem::replace(&mut this.phase, Phase::Done);
+            if let Phase::Done = phase {
+                return Poll::Ready(None);
+            }
+            let turn = step(&this.ctx, phase, cx);
+            if let Turn::Wait(phase) = turn {
+                this.phase = phase;
+                return Poll::Pending;
+            }
+            if let Some(event) = this.apply(turn) {
+                return Poll::Ready(Some(event));
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Takes a turn's phase; returns its event, if it had one.
+    fn apply(&mut self, turn: Turn) -> Option<SessionEvent> {
+        match turn {
+            Turn::Emit(mut event, next) => {
+                if let SessionEvent::End(summary) = &mut event {
+                    self.cost.apply(summary);
+                }
+                self.phase = next;
+                Some(event)
+            }
+            Turn::Next(next) | Turn::Wait(next) => {
+                self.phase = next;
+                None
+            }
+            Turn::Open(braking) => {
+                self.opening = Some(Box::pin(continuation(self.ctx.clone(), braking)));
+                None
+            }
+        }
+    }
+}
+
+/// Thinking, after the monitor's verdict on an upstream event (other than
+/// `Quiet` and `Emit`, which the hot path handles in place).
+fn thinking_step(policy: &Policy, phase: Phase, step: thinking::Step) -> Turn {
+    let Phase::Thinking {
+        state,
+        upstream,
+        mut probes,
+    } = phase
+    else {
+        unreachable!("thinking_step is called in the thinking phase")
+    };
+    match step {
+        thinking::Step::Quiet => Turn::Next(Phase::Thinking {
+            state,
+            upstream,
+            probes,
+        }),
+        thinking::Step::Emit(e) => Turn::Emit(
+            e,
+            Phase::Thinking {
+                state,
+                upstream,
+                probes,
+            },
+        ),
+        thinking::Step::Probe(e, request) => {
+            let mut state = state;
+            // Without a prober the outcome is known at once.
+            let now = probes.start(request, state.reasoning());
+            let brake = now.and_then(|outcome| state.probe_result(&outcome));
+            let next = match brake {
+                Some(brake) => braked(policy, *state, brake, upstream, "brake"),
+                None => Phase::Thinking {
+                    state,
+                    upstream,
+                    probes,
                 },
+            };
+            Turn::Emit(e, next)
+        }
+        thinking::Step::Brake(e, brake) => {
+            Turn::Emit(e, braked(policy, *state, brake, upstream, "brake"))
+        }
+        thinking::Step::BrakeNow(brake) => {
+            Turn::Next(braked(policy, *state, brake, upstream, "brake"))
+        }
+        thinking::Step::Cut(e, brake) => {
+            drop(upstream);
+            tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning after the answer went over budget; cut");
+            let end = SessionEvent::End(state.cut(brake, &policy.name));
+            Turn::Emit(e, Phase::Closing(vec![end].into_iter()))
+        }
+    }
+}
+
+/// Thinking, after a probe's outcome, the upstream's end or its failure.
+fn beside_step(policy: &Policy, phase: Phase, beside: Beside) -> Turn {
+    let Phase::Thinking {
+        mut state,
+        upstream,
+        probes,
+    } = phase
+    else {
+        unreachable!("beside_step is called in the thinking phase")
+    };
+    match beside {
+        Beside::Probe(outcome) => match state.probe_result(&outcome) {
+            Some(brake) => Turn::Next(braked(policy, *state, brake, upstream, "brake")),
+            None => Turn::Next(Phase::Thinking {
+                state,
+                upstream,
+                probes,
+            }),
+        },
+        Beside::Upstream(None) => match state.missing_answer() {
+            Some(brake) => Turn::Next(braked(
+                policy,
+                *state,
+                brake,
+                upstream,
+                "reasoning ended without an answer; asking for it",
+            )),
+            None => Turn::Emit(SessionEvent::End(state.finish(&policy.name)), Phase::Done),
+        },
+        Beside::Upstream(Some(Err(e))) => Turn::Emit(SessionEvent::Failed(e.into()), Phase::Done),
+        Beside::Upstream(Some(Ok(event))) => {
+            let step = state.observe(event);
+            thinking_step(
+                policy,
+                Phase::Thinking {
+                    state,
+                    upstream,
+                    probes,
+                },
+                step,
+            )
+        }
+    }
+}
+
+/// Every phase but thinking (and `Done`): one turn.
+fn step(ctx: &SessionContext, phase: Phase, cx: &mut Context<'_>) -> Turn {
+    let policy = &ctx.policy;
+    match phase {
+        Phase::Done => Turn::Next(Phase::Done),
+        thinking @ Phase::Thinking { .. } => Turn::Next(thinking),
+        Phase::Braking(braking) => {
+            let statement = braking.statement_event();
+            Turn::Emit(statement, Phase::Continuing(braking))
+        }
+        Phase::Continuing(braking) => Turn::Open(braking),
+        Phase::Answering { state, mut stream } => match stream.poll_next_unpin(cx) {
+            Poll::Pending => Turn::Wait(Phase::Answering { state, stream }),
+            Poll::Ready(None) => {
+                Turn::Emit(SessionEvent::End(state.finish(&policy.name)), Phase::Done)
+            }
+            Poll::Ready(Some(item)) => match state.observe(item) {
+                answering::Step::Emit(state, e) => {
+                    Turn::Emit(e, Phase::Answering { state, stream })
+                }
+                answering::Step::Quiet(state) => Turn::Next(Phase::Answering { state, stream }),
+                answering::Step::Failed(e) => {
+                    Turn::Emit(SessionEvent::Failed(e.into()), Phase::Done)
+                }
+                answering::Step::FallBack(braking, e) => {
+                    let wrapping = ctx.backend.prefix_format().wrapping_len();
+                    let events = braking.close(OnBrake::Extract, Some(e), &policy.name, wrapping);
+                    Turn::Next(Phase::Closing(events.into_iter()))
+                }
             },
-            Phase::Closing(mut events) => match events.next() {
-                Some(e) => return Some((e, Phase::Closing(events))),
-                None => Phase::Done,
-            },
-        };
+        },
+        Phase::Closing(mut events) => match events.next() {
+            Some(e) => Turn::Emit(e, Phase::Closing(events)),
+            None => Turn::Next(Phase::Done),
+        },
     }
 }
 
@@ -234,7 +367,7 @@ fn braked(
 }
 
 /// Asks the backend for the answer, or closes as `on_brake` says.
-async fn continuation(ctx: &SessionContext, braking: Braking) -> Phase {
+async fn continuation(ctx: Arc<SessionContext>, braking: Braking) -> Phase {
     let config = &ctx.policy.config;
     let wrapping = ctx.backend.prefix_format().wrapping_len();
     let on_brake = braking.plan(config.on_brake, ctx.backend.continuation_mode());

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures::StreamExt;
 use selfbrake_adapters::{AdapterError, BackendEvent, EventStream, ProbeCall, Prober};
@@ -120,20 +121,16 @@ impl Probes {
         None
     }
 
-    /// Waits for the next upstream event or the probe's outcome, whichever
-    /// comes first. A finished probe is taken first: handling it is quick
-    /// and a brake should not wait for more reasoning.
-    pub async fn next(&mut self, upstream: &mut EventStream) -> Beside {
-        let Some(probe) = self.in_flight.as_mut() else {
-            return Beside::Upstream(upstream.next().await);
-        };
-        tokio::select! {
-            biased;
-            outcome = probe => {
+    /// The next upstream event or the probe's outcome, whichever comes
+    /// first. A finished probe is taken first: handling it is quick and a
+    /// brake should not wait for more reasoning.
+    pub fn poll_next(&mut self, upstream: &mut EventStream, cx: &mut Context<'_>) -> Poll<Beside> {
+        if let Some(probe) = self.in_flight.as_mut() {
+            if let Poll::Ready(outcome) = probe.as_mut().poll(cx) {
                 self.in_flight = None;
-                Beside::Probe(outcome)
+                return Poll::Ready(Beside::Probe(outcome));
             }
-            item = upstream.next() => Beside::Upstream(item),
         }
+        upstream.poll_next_unpin(cx).map(Beside::Upstream)
     }
 }

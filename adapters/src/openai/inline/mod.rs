@@ -2,9 +2,10 @@
 //! (see `body`), for plain-HTTP upstreams.
 //!
 //! The request is built with reqwest as before (headers, auth, JSON body),
-//! then sent over a pooled socket with hyper's HTTP/1 connection API; the
-//! answer comes back as a `reqwest::Response`, so the rest of the adapter
-//! does not know which client sent it. `https` upstreams, and any process
+//! then sent over a pooled socket with hyper's HTTP/1 connection API. A 2xx
+//! event stream is read straight from the driven body ([`InlineAnswer::into_events`]);
+//! the rare answers read whole (an error status, a JSON answer) become a
+//! `reqwest::Response`, so that code does not know which client sent them. `https` upstreams, and any process
 //! that sets an HTTP proxy in its environment, keep the pooled reqwest
 //! client, which does TLS and honours the proxy variables.
 
@@ -22,7 +23,9 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::AdapterError;
+use super::normalise::Normaliser;
+use super::stream::{Limits, ReadError};
+use crate::{AdapterError, EventStream};
 use body::{DrivenBody, Exchange};
 use pool::Pool;
 
@@ -72,7 +75,7 @@ impl InlineClient {
     /// the connection. A request that reused an idle socket and failed
     /// before any response came is sent again once, on a new connection:
     /// the server may have closed the socket just as it was taken.
-    pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response, AdapterError> {
+    pub async fn send(&self, request: reqwest::Request) -> Result<InlineAnswer, AdapterError> {
         let request = self.prepare(request)?;
         if let Some(stream) = self.pool.take() {
             match self.exchange(stream, request.build()?).await {
@@ -109,7 +112,7 @@ impl InlineClient {
         &self,
         stream: TcpStream,
         request: http::Request<Full<Bytes>>,
-    ) -> Result<reqwest::Response, hyper::Error> {
+    ) -> Result<InlineAnswer, hyper::Error> {
         let (mut sender, mut conn) = http1::handshake(TokioIo::new(stream)).await?;
         let mut sent = std::pin::pin!(sender.send_request(request));
         let mut conn_done = false;
@@ -128,11 +131,17 @@ impl InlineClient {
         })
         .await?;
         let release = Release::default();
-        let (mut parts, body) = response.into_parts();
-        parts.extensions.insert(release.clone());
-        let body = DrivenBody::new(Exchange { sender, conn, body }, release, self.pool.clone());
-        let response = http::Response::from_parts(parts, reqwest::Body::wrap_stream(body));
-        Ok(reqwest::Response::from(response))
+        let (head, body) = response.into_parts();
+        let body = DrivenBody::new(
+            Exchange { sender, conn, body },
+            release.clone(),
+            self.pool.clone(),
+        );
+        Ok(InlineAnswer {
+            head,
+            body,
+            release,
+        })
     }
 
     fn prepare(&self, request: reqwest::Request) -> Result<Prepared, AdapterError> {
@@ -172,6 +181,43 @@ impl InlineClient {
             headers,
             body,
         })
+    }
+}
+
+/// An upstream's answer over an inline connection: its head, and the body
+/// that drives the connection.
+pub struct InlineAnswer {
+    head: http::response::Parts,
+    body: DrivenBody,
+    release: Release,
+}
+
+impl InlineAnswer {
+    pub fn status(&self) -> http::StatusCode {
+        self.head.status
+    }
+
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.head.headers
+    }
+
+    /// The events of a 2xx SSE answer, read from the driven body itself:
+    /// no reqwest body, boxed body or byte stream in between, layers that
+    /// each cost a call per token.
+    pub fn into_events(self, limits: Limits, norm: Normaliser) -> EventStream {
+        super::stream::chunks(self.body, Some(self.release), limits, norm)
+    }
+
+    /// For the answers read whole (an error status, a JSON answer).
+    pub fn into_reqwest(self) -> reqwest::Response {
+        let body = reqwest::Body::wrap_stream(self.body);
+        reqwest::Response::from(http::Response::from_parts(self.head, body))
+    }
+}
+
+impl ReadError for hyper::Error {
+    fn into_adapter(self) -> AdapterError {
+        AdapterError::Closed(hyper_text(&self))
     }
 }
 
