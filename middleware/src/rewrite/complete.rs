@@ -66,7 +66,7 @@ impl CompletionBuilder {
             }
             // Folded into `End` by the session; never sent on their own.
             SessionEvent::Delta(BackendEvent::Finish(_) | BackendEvent::Usage(_)) => {}
-            SessionEvent::End(summary) => self.summary = Some(summary),
+            SessionEvent::End(summary) => self.summary = Some(*summary),
             SessionEvent::Failed(error) => return Err(error),
         }
         Ok(())

@@ -128,11 +128,11 @@ impl Braking {
             .map(|t| SessionEvent::Delta(BackendEvent::Content(t)))
             .into_iter()
             .collect();
-        events.push(SessionEvent::End(Summary {
+        events.push(SessionEvent::End(Box::new(Summary {
             finish_reason: "stop".into(),
             usage,
             report,
-        }));
+        })));
         events
     }
 

@@ -10,8 +10,10 @@ use crate::error::ProxyError;
 #[derive(Debug)]
 pub enum SessionEvent {
     Delta(BackendEvent),
-    /// The last event of a successful session.
-    End(Summary),
+    /// The last event of a successful session. Boxed: every event moves
+    /// through the response's layers, and this one would make them all
+    /// three times as large.
+    End(Box<Summary>),
     /// The session failed after the response started; nothing follows.
     Failed(ProxyError),
 }

@@ -260,7 +260,7 @@ fn thinking_step(policy: &Policy, phase: Phase, step: thinking::Step) -> Turn {
         thinking::Step::Cut(e, brake) => {
             drop(upstream);
             tracing::info!(policy = %policy.name, rule = brake.rule, tokens = brake.tokens, "reasoning after the answer went over budget; cut");
-            let end = SessionEvent::End(state.cut(brake, &policy.name));
+            let end = SessionEvent::End(Box::new(state.cut(brake, &policy.name)));
             Turn::Emit(e, Phase::Closing(vec![end].into_iter()))
         }
     }
@@ -293,7 +293,10 @@ fn beside_step(policy: &Policy, phase: Phase, beside: Beside) -> Turn {
                 upstream,
                 "reasoning ended without an answer; asking for it",
             )),
-            None => Turn::Emit(SessionEvent::End(state.finish(&policy.name)), Phase::Done),
+            None => Turn::Emit(
+                SessionEvent::End(Box::new(state.finish(&policy.name))),
+                Phase::Done,
+            ),
         },
         Beside::Upstream(Some(Err(e))) => Turn::Emit(SessionEvent::Failed(e.into()), Phase::Done),
         Beside::Upstream(Some(Ok(event))) => {
@@ -324,9 +327,10 @@ fn step(ctx: &SessionContext, phase: Phase, cx: &mut Context<'_>) -> Turn {
         Phase::Continuing(braking) => Turn::Open(braking),
         Phase::Answering { state, mut stream } => match stream.poll_next_unpin(cx) {
             Poll::Pending => Turn::Wait(Phase::Answering { state, stream }),
-            Poll::Ready(None) => {
-                Turn::Emit(SessionEvent::End(state.finish(&policy.name)), Phase::Done)
-            }
+            Poll::Ready(None) => Turn::Emit(
+                SessionEvent::End(Box::new(state.finish(&policy.name))),
+                Phase::Done,
+            ),
             Poll::Ready(Some(item)) => match state.observe(item) {
                 answering::Step::Emit(state, e) => {
                     Turn::Emit(e, Phase::Answering { state, stream })

@@ -1,19 +1,20 @@
-//! A response body that drives its own HTTP/1 connection.
+//! A response body read straight off its socket by whoever polls it.
 //!
 //! A pooled HTTP client runs each connection in a task of its own and hands
 //! the body over through a one-chunk channel: every chunk costs a wake-up
-//! of the reader, and the reader never finds more than one chunk ready, so
-//! a burst of 200 events in one socket read went to the client as 200
-//! writes. Here the connection is polled by whoever polls the body, in the
-//! same task: when the reader asks for more, the connection decodes the
-//! next chunk from the bytes it already read, so every event of one read
-//! is ready at once and the proxy can answer them with one write.
+//! of the reader, and a burst of 200 events in one socket read went to the
+//! client as 200 writes. Driving hyper's connection inside the body fixed
+//! the batching but still paid its dispatcher, its body channel and their
+//! wake-ups once per token. Here the body owns the socket: a poll is one
+//! read into the body's buffer and one pass of the chunk decoder
+//! (`framing`), and everything the read held comes out as one item.
 //!
 //! Dropping the body closes the connection (that is how a client's
 //! disconnect cancels the generation), unless the response was read to its
 //! end, or the reader marked it [`Release`]d: then the socket goes back to
 //! the pool.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,22 +23,20 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
-use http_body_util::Full;
-use hyper::body::{Body as _, Incoming};
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper_util::rt::TokioIo;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
+use super::framing::{Decoder, Framing, Taken};
 use super::pool::Pool;
-use super::wake::OwnWakes;
-
-pub(super) type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
 /// How long a released body may take to send the rest of its response,
 /// and how many bytes that rest may hold, before its socket is closed
 /// instead of pooled (after `[DONE]` a server sends only the body's end).
 const FINISH_WITHIN: Duration = Duration::from_secs(1);
 const FINISH_MAX_BYTES: usize = 64 * 1024;
+
+/// Room made in the buffer before a read.
+const READ_SIZE: usize = 8 * 1024;
 
 /// Set by the reader when it has everything it wants (`data: [DONE]`): the
 /// rest of the response is then read in the background and the socket
@@ -55,202 +54,115 @@ impl Release {
     }
 }
 
-/// The connection, its request handle (dropping it would make the
-/// connection close after this response) and the response body.
-pub(super) struct Exchange {
-    pub sender: SendRequest<Full<Bytes>>,
-    pub conn: Conn,
-    pub body: Incoming,
-}
-
 pub(super) struct DrivenBody {
-    reading: Reading,
+    /// `None` once closed or handed to the pool.
+    stream: Option<TcpStream>,
+    buf: BytesMut,
+    decoder: Decoder,
+    keep_alive: bool,
     release: Release,
     pool: Arc<Pool>,
-    wakes: OwnWakes,
-    /// The end of the body (or its error), met while joining chunks.
-    held: Option<Option<Item>>,
+    failed: bool,
 }
 
-struct Reading {
-    /// `None` once dropped or handed to the pool.
-    exchange: Option<Exchange>,
-    /// The connection finished (closed or failed): only the body is left.
-    conn_done: bool,
-    conn_error: Option<hyper::Error>,
-    ended: bool,
-    /// The last joined item's size: the next starts with that much room.
-    join_hint: usize,
-}
+type Item = Result<Bytes, std::io::Error>;
 
 impl DrivenBody {
-    pub(super) fn new(exchange: Exchange, release: Release, pool: Arc<Pool>) -> Self {
+    /// `buf` holds what was read after the response head.
+    pub(super) fn new(
+        stream: TcpStream,
+        buf: BytesMut,
+        framing: Framing,
+        keep_alive: bool,
+        release: Release,
+        pool: Arc<Pool>,
+    ) -> Self {
         DrivenBody {
-            reading: Reading {
-                exchange: Some(exchange),
-                conn_done: false,
-                conn_error: None,
-                ended: false,
-                join_hint: 0,
-            },
+            stream: Some(stream),
+            buf,
+            decoder: Decoder::new(framing),
+            keep_alive,
             release,
             pool,
-            wakes: OwnWakes::new(),
-            held: None,
+            failed: false,
         }
     }
+
+    fn fail(&mut self, e: std::io::Error) -> Poll<Option<Item>> {
+        self.failed = true;
+        self.stream = None;
+        Poll::Ready(Some(Err(e)))
+    }
 }
-
-/// Polls in a row after which a body that keeps waking itself yields to
-/// the runtime like any other future.
-const MAX_SPINS: usize = 8;
-
-/// Most bytes joined into one item.
-const MAX_JOIN: usize = 64 * 1024;
-
-type Item = Result<Bytes, hyper::Error>;
 
 impl Stream for DrivenBody {
     type Item = Item;
 
-    /// Every chunk the connection has already read comes out as one item:
-    /// the reader decodes a socket read at once, not an HTTP chunk (one
-    /// event, from vLLM) at a time.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
         let this = &mut *self;
-        if let Some(held) = this.held.take() {
-            return Poll::Ready(held);
-        }
-        for _ in 0..MAX_SPINS {
-            let own = this.wakes.start(cx.waker());
-            let mut own = Context::from_waker(own);
-            let polled = match this.reading.poll_once(&mut own) {
-                Poll::Ready(Some(Ok(first))) => {
-                    Poll::Ready(Some(Ok(this.reading.join(first, &mut this.held, &mut own))))
-                }
-                other => other,
-            };
-            let woken = this.wakes.finish();
-            // Ready: the caller polls again when it wants more, no wake-up needed.
-            if polled.is_ready() || !woken {
-                return polled;
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-impl Reading {
-    /// `first` and the chunks ready after it; an end or error met on the
-    /// way goes to `held`, for the next poll.
-    fn join(
-        &mut self,
-        first: Bytes,
-        held: &mut Option<Option<Item>>,
-        cx: &mut Context<'_>,
-    ) -> Bytes {
-        let mut joined: Option<BytesMut> = None;
-        while joined.as_ref().map_or(first.len(), BytesMut::len) < MAX_JOIN {
-            match self.poll_once(cx) {
-                Poll::Ready(Some(Ok(more))) => joined
-                    .get_or_insert_with(|| {
-                        let mut all = BytesMut::with_capacity(self.join_hint.max(2 * first.len()));
-                        all.extend_from_slice(&first);
-                        all
-                    })
-                    .extend_from_slice(&more),
-                Poll::Ready(end) => {
-                    *held = Some(end);
-                    break;
-                }
-                Poll::Pending => break,
-            }
-        }
-        match joined {
-            Some(all) => {
-                self.join_hint = all.len().min(MAX_JOIN);
-                all.freeze()
-            }
-            None => first,
-        }
-    }
-}
-
-impl Reading {
-    fn poll_once(&mut self, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        let Some(ex) = self.exchange.as_mut() else {
-            return Poll::Ready(None);
-        };
         loop {
-            if let Poll::Ready(item) = poll_data(&mut ex.body, cx) {
-                if item.is_none() {
-                    self.ended = true;
-                    if let Some(e) = self.conn_error.take() {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                }
-                return Poll::Ready(item);
+            if this.failed {
+                return Poll::Ready(None);
             }
-            if self.conn_done {
-                // The connection is gone: the body's sender with it, so the
-                // body ends or fails on the next poll (it woke us).
-                return Poll::Pending;
+            let mut taken = Taken::default();
+            if let Err(e) = this.decoder.decode(&mut this.buf, &mut taken) {
+                return this.fail(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
             }
-            match ex.conn.poll_without_shutdown(cx) {
-                // It may just have handed a chunk over: one more look.
-                Poll::Pending => {
-                    let item = std::task::ready!(poll_data(&mut ex.body, cx));
-                    self.ended = item.is_none();
-                    return Poll::Ready(item);
+            if let Some(data) = taken.into_bytes() {
+                return Poll::Ready(Some(Ok(data)));
+            }
+            if this.decoder.is_done() {
+                if let Some(stream) = this.stream.take() {
+                    pool_if_idle(stream, &this.buf, this.keep_alive, &this.pool);
                 }
-                Poll::Ready(done) => {
-                    self.conn_done = true;
-                    self.conn_error = done.err();
+                return Poll::Ready(None);
+            }
+            let Some(stream) = this.stream.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if this.buf.capacity() - this.buf.len() < READ_SIZE / 4 {
+                this.buf.reserve(READ_SIZE);
+            }
+            let read = std::pin::pin!(stream.read_buf(&mut this.buf)).poll(cx);
+            match read {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) if this.decoder.framing() == Framing::Close => {
+                    this.stream = None;
+                    return Poll::Ready(None);
                 }
+                Poll::Ready(Ok(0)) => {
+                    return this.fail(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "connection closed in the middle of the response body",
+                    ))
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return this.fail(e),
             }
         }
-    }
-}
-
-/// The next data frame (trailers are skipped: SSE has none).
-fn poll_data(
-    body: &mut Incoming,
-    cx: &mut Context<'_>,
-) -> Poll<Option<Result<Bytes, hyper::Error>>> {
-    loop {
-        return match std::task::ready!(Pin::new(&mut *body).poll_frame(cx)) {
-            None => Poll::Ready(None),
-            Some(Err(e)) => Poll::Ready(Some(Err(e))),
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => Poll::Ready(Some(Ok(data))),
-                Err(_) => continue,
-            },
-        };
     }
 }
 
 impl Drop for DrivenBody {
     fn drop(&mut self) {
-        let Some(mut ex) = self.reading.exchange.take() else {
+        let Some(stream) = self.stream.take() else {
             return;
         };
-        if self.reading.conn_done {
-            return;
-        }
-        if self.reading.ended {
-            return pool_if_idle(ex, &self.pool);
-        }
-        if !self.release.is_released() {
+        if !self.keep_alive || !self.release.is_released() {
             // A reader that stopped early (the client went away, a brake):
             // closing the socket is what stops the generation.
             return;
         }
+        let mut rest = Rest {
+            stream,
+            buf: std::mem::take(&mut self.buf),
+            decoder: std::mem::replace(&mut self.decoder, Decoder::new(Framing::Length(0))),
+            left: FINISH_MAX_BYTES,
+        };
         // Usually the end of the response came in the same read as `[DONE]`.
         let waker = futures::task::noop_waker_ref();
-        let mut left = FINISH_MAX_BYTES;
-        match finish(&mut ex, &mut left, &mut Context::from_waker(waker)) {
-            Poll::Ready(true) => pool_if_idle(ex, &self.pool),
+        match rest.finish(&mut Context::from_waker(waker)) {
+            Poll::Ready(true) => pool_if_idle(rest.stream, &rest.buf, true, &self.pool),
             Poll::Ready(false) => {}
             Poll::Pending => {
                 let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -258,9 +170,9 @@ impl Drop for DrivenBody {
                 };
                 let pool = self.pool.clone();
                 runtime.spawn(async move {
-                    let done = futures::future::poll_fn(|cx| finish(&mut ex, &mut left, cx));
+                    let done = futures::future::poll_fn(|cx| rest.finish(cx));
                     if let Ok(true) = tokio::time::timeout(FINISH_WITHIN, done).await {
-                        pool_if_idle(ex, &pool);
+                        pool_if_idle(rest.stream, &rest.buf, true, &pool);
                     }
                 });
             }
@@ -268,45 +180,45 @@ impl Drop for DrivenBody {
     }
 }
 
-/// Reads the rest of the response, at most `left` more bytes.
-/// `Ready(true)`: it ended cleanly.
-fn finish(ex: &mut Exchange, left: &mut usize, cx: &mut Context<'_>) -> Poll<bool> {
-    let mut looked_again = false;
-    loop {
-        match poll_data(&mut ex.body, cx) {
-            Poll::Ready(None) => return Poll::Ready(true),
-            Poll::Ready(Some(Ok(data))) if data.len() <= *left => {
-                *left -= data.len();
-                looked_again = false;
-                continue;
+/// The unread end of a released response.
+struct Rest {
+    stream: TcpStream,
+    buf: BytesMut,
+    decoder: Decoder,
+    left: usize,
+}
+
+impl Rest {
+    /// Reads the rest of the response, at most `left` more bytes.
+    /// `Ready(true)`: it ended cleanly.
+    fn finish(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        loop {
+            let mut taken = Taken::default();
+            if self.decoder.decode(&mut self.buf, &mut taken).is_err() {
+                return Poll::Ready(false);
             }
-            Poll::Ready(Some(_)) => return Poll::Ready(false),
-            Poll::Pending if looked_again => return Poll::Pending,
-            Poll::Pending => {}
+            let len = taken.into_bytes().map_or(0, |b| b.len());
+            if len > self.left {
+                return Poll::Ready(false);
+            }
+            self.left -= len;
+            if self.decoder.is_done() {
+                return Poll::Ready(true);
+            }
+            self.buf.reserve(READ_SIZE);
+            match std::pin::pin!(self.stream.read_buf(&mut self.buf)).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(false),
+                Poll::Ready(Ok(_)) => {}
+            }
         }
-        if ex.conn.poll_without_shutdown(cx).is_ready() {
-            return Poll::Ready(false);
-        }
-        // The connection may just have handed a chunk over: one more look.
-        looked_again = true;
     }
 }
 
-/// Pools the socket of a finished exchange if the connection is idle and
-/// kept alive (not closing, nothing unread in its buffer).
-fn pool_if_idle(mut ex: Exchange, pool: &Arc<Pool>) {
-    if ex.sender.is_closed() {
-        return;
-    }
-    let waker = futures::task::noop_waker_ref();
-    let closing = ex
-        .conn
-        .poll_without_shutdown(&mut Context::from_waker(waker))
-        .is_ready();
-    if !closing {
-        let parts = ex.conn.into_parts();
-        if parts.read_buf.is_empty() {
-            pool.put(parts.io.into_inner());
-        }
+/// Pools the socket of a finished exchange if it may carry another one
+/// and holds no byte beyond this response.
+fn pool_if_idle(stream: TcpStream, rest: &BytesMut, keep_alive: bool, pool: &Arc<Pool>) {
+    if keep_alive && rest.is_empty() {
+        pool.put(stream);
     }
 }

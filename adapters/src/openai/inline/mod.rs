@@ -2,7 +2,8 @@
 //! (see `body`), for plain-HTTP upstreams.
 //!
 //! The request is built with reqwest as before (headers, auth, JSON body),
-//! then sent over a pooled socket with hyper's HTTP/1 connection API. A 2xx
+//! then written to a pooled socket as HTTP/1.1, and the response head read
+//! back (`head`); the body is read by whoever polls it (`body`). A 2xx
 //! event stream is read straight from the driven body ([`InlineAnswer::into_events`]);
 //! the rare answers read whole (an error status, a JSON answer) become a
 //! `reqwest::Response`, so that code does not know which client sent them. `https` upstreams, and any process
@@ -10,23 +11,22 @@
 //! client, which does TLS and honours the proxy variables.
 
 mod body;
+mod framing;
+mod head;
 mod pool;
-mod wake;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::normalise::Normaliser;
 use super::stream::{Limits, ReadError};
 use crate::{AdapterError, EventStream};
-use body::{DrivenBody, Exchange};
+use body::DrivenBody;
+use head::HeadError;
 use pool::Pool;
 
 pub use body::Release;
@@ -77,18 +77,20 @@ impl InlineClient {
     /// the server may have closed the socket just as it was taken.
     pub async fn send(&self, request: reqwest::Request) -> Result<InlineAnswer, AdapterError> {
         let request = self.prepare(request)?;
+        let bytes = head::request_bytes(&request);
         if let Some(stream) = self.pool.take() {
-            match self.exchange(stream, request.build()?).await {
-                Ok(response) => return Ok(response),
+            match self.exchange(stream, &bytes).await {
+                Ok(answer) => return Ok(answer),
                 Err(e) => {
-                    tracing::debug!(error = %e, "reused upstream connection failed; retrying")
+                    tracing::debug!(error = ?e, "reused upstream connection failed; retrying")
                 }
             }
         }
         let stream = self.connect().await?;
-        self.exchange(stream, request.build()?)
-            .await
-            .map_err(|e| AdapterError::Connect(hyper_text(&e)))
+        self.exchange(stream, &bytes).await.map_err(|e| match e {
+            HeadError::Io(e) => AdapterError::Connect(format!("{}:{}: {e}", self.host, self.port)),
+            HeadError::Protocol(e) => AdapterError::Protocol(e),
+        })
     }
 
     async fn connect(&self) -> Result<TcpStream, AdapterError> {
@@ -107,38 +109,29 @@ impl InlineClient {
         Ok(stream)
     }
 
-    /// Sends the request and drives the connection until the response head.
+    /// Writes the request and reads the response head.
     async fn exchange(
         &self,
-        stream: TcpStream,
-        request: http::Request<Full<Bytes>>,
-    ) -> Result<InlineAnswer, hyper::Error> {
-        let (mut sender, mut conn) = http1::handshake(TokioIo::new(stream)).await?;
-        let mut sent = std::pin::pin!(sender.send_request(request));
-        let mut conn_done = false;
-        let response = futures::future::poll_fn(|cx| loop {
-            if let std::task::Poll::Ready(r) = sent.as_mut().poll(cx) {
-                return std::task::Poll::Ready(r);
-            }
-            if conn_done {
-                return std::task::Poll::Pending;
-            }
-            match conn.poll_without_shutdown(cx) {
-                std::task::Poll::Pending => return std::task::Poll::Pending,
-                // Closed or failed: the request future resolves with the error.
-                std::task::Poll::Ready(_) => conn_done = true,
-            }
-        })
-        .await?;
+        mut stream: TcpStream,
+        request: &[u8],
+    ) -> Result<InlineAnswer, HeadError> {
+        stream
+            .write_all(request)
+            .await
+            .map_err(|e| HeadError::Io(e.to_string()))?;
+        let mut buf = BytesMut::with_capacity(8 * 1024);
+        let head = head::read_head(&mut stream, &mut buf).await?;
         let release = Release::default();
-        let (head, body) = response.into_parts();
         let body = DrivenBody::new(
-            Exchange { sender, conn, body },
+            stream,
+            buf,
+            head.framing,
+            head.keep_alive,
             release.clone(),
             self.pool.clone(),
         );
         Ok(InlineAnswer {
-            head,
+            head: head.parts,
             body,
             release,
         })
@@ -215,13 +208,16 @@ impl InlineAnswer {
     }
 }
 
-impl ReadError for hyper::Error {
+impl ReadError for std::io::Error {
     fn into_adapter(self) -> AdapterError {
-        AdapterError::Closed(hyper_text(&self))
+        match self.kind() {
+            std::io::ErrorKind::InvalidData => AdapterError::Protocol(self.to_string()),
+            _ => AdapterError::Closed(self.to_string()),
+        }
     }
 }
 
-/// A request that can be sent more than once (`http::Request` is not `Clone`).
+/// A request that can be sent more than once.
 struct Prepared {
     method: http::Method,
     path: String,
@@ -229,33 +225,9 @@ struct Prepared {
     body: Bytes,
 }
 
-impl Prepared {
-    fn build(&self) -> Result<http::Request<Full<Bytes>>, AdapterError> {
-        let mut out = http::Request::builder()
-            .method(self.method.clone())
-            .uri(self.path.as_str())
-            .body(Full::new(self.body.clone()))
-            .map_err(|e| AdapterError::Internal(format!("upstream request: {e}")))?;
-        *out.headers_mut() = self.headers.clone();
-        Ok(out)
-    }
-}
-
 /// reqwest routes plain-HTTP requests through these when they are set.
 fn proxy_in_env() -> bool {
     ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
         .iter()
         .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
-}
-
-/// A hyper error with its source chain.
-fn hyper_text(e: &hyper::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }

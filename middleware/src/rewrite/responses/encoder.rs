@@ -86,7 +86,7 @@ impl ResponsesEncoder {
                 );
             }
             SessionEvent::End(summary) => {
-                self.state.summary = Some(summary);
+                self.state.summary = Some(*summary);
                 self.open_message(out);
                 self.close(out);
                 let status = self.state.final_status();

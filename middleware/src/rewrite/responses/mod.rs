@@ -40,7 +40,7 @@ impl ResponseState {
             }
             SessionEvent::Delta(BackendEvent::Content(text)) => self.text.push_str(&text),
             SessionEvent::Delta(_) => {}
-            SessionEvent::End(summary) => self.summary = Some(summary),
+            SessionEvent::End(summary) => self.summary = Some(*summary),
             SessionEvent::Failed(error) => return Err(error),
         }
         Ok(())
