@@ -6,7 +6,7 @@
 //! decoder takes every data byte the buffer holds in one call, so one read
 //! becomes one item for the SSE decoder, and a read holding a single chunk
 //! is handed over without a copy.
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// A chunk-size or trailer line longer than this is not HTTP.
 const MAX_LINE: usize = 4096;
@@ -111,21 +111,22 @@ impl Decoder {
                 State::DataEnd => match buf.first() {
                     None => return Ok(()),
                     Some(b'\n') => {
-                        let _ = buf.split_to(1);
+                        buf.advance(1);
                         self.state = State::Size;
                     }
                     Some(b'\r') if buf.len() < 2 => return Ok(()),
                     Some(b'\r') if buf[1] == b'\n' => {
-                        let _ = buf.split_to(2);
+                        buf.advance(2);
                         self.state = State::Size;
                     }
                     Some(_) => return Err("chunk data is not followed by CRLF".into()),
                 },
                 State::Size => {
-                    let Some(line) = take_line(buf)? else {
+                    let Some(end) = line_end(buf)? else {
                         return Ok(());
                     };
-                    let size = chunk_size(&line)?;
+                    let size = chunk_size(trim_cr(&buf[..end]))?;
+                    buf.advance(end + 1);
                     self.state = if size == 0 {
                         State::Trailer
                     } else {
@@ -133,10 +134,12 @@ impl Decoder {
                     };
                 }
                 State::Trailer => {
-                    let Some(line) = take_line(buf)? else {
+                    let Some(end) = line_end(buf)? else {
                         return Ok(());
                     };
-                    if line.is_empty() {
+                    let empty = trim_cr(&buf[..end]).is_empty();
+                    buf.advance(end + 1);
+                    if empty {
                         self.state = State::Done;
                     }
                 }
@@ -145,23 +148,17 @@ impl Decoder {
     }
 }
 
-/// One line, without its line end; `None` until the buffer holds one.
-fn take_line(buf: &mut BytesMut) -> Result<Option<BytesMut>, String> {
-    let Some(end) = buf.iter().position(|&b| b == b'\n') else {
-        if buf.len() > MAX_LINE {
-            return Err(format!("a chunk line is longer than {MAX_LINE} bytes"));
-        }
-        return Ok(None);
-    };
-    if end > MAX_LINE {
-        return Err(format!("a chunk line is longer than {MAX_LINE} bytes"));
+/// Where the buffer's first line ends (its `\n`); `None` until it holds one.
+fn line_end(buf: &[u8]) -> Result<Option<usize>, String> {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(end) if end <= MAX_LINE => Ok(Some(end)),
+        None if buf.len() <= MAX_LINE => Ok(None),
+        _ => Err(format!("a chunk line is longer than {MAX_LINE} bytes")),
     }
-    let mut line = buf.split_to(end + 1);
-    line.truncate(end);
-    if line.last() == Some(&b'\r') {
-        line.truncate(end - 1);
-    }
-    Ok(Some(line))
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// The size of a chunk-size line (`1a3`, `1a3;ext=v`).
