@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Each state is a type with synchronous transitions (unit-tested beside
-//! it); [`machine`] drives them with the two awaits the session has: the
+//! it); [`turns`] says what each phase does next and [`machine`] drives them with the two awaits the session has: the
 //! next upstream event and the opening of the continuation. While thinking,
 //! a probe the policy asks for runs beside the upstream stream ([`probe`]):
 //! whichever answers first is handled first. It emits
@@ -21,6 +21,7 @@ mod machine;
 mod probe;
 mod report;
 mod thinking;
+mod turns;
 mod usage;
 
 pub use event::{AnswerSource, BrakeReport, SessionEvent, Summary};

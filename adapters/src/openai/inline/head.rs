@@ -4,7 +4,6 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use super::framing::Framing;
-use super::Prepared;
 
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 64 * 1024;
@@ -28,25 +27,44 @@ pub(super) struct Head {
     pub keep_alive: bool,
 }
 
-/// The request as it goes on the wire: head and body in one write.
-pub(super) fn request_bytes(request: &Prepared) -> BytesMut {
-    let mut out = BytesMut::with_capacity(256 + request.body.len());
-    out.put_slice(request.method.as_str().as_bytes());
+/// The request as it goes on the wire: head and body in one write. `host`
+/// goes out where the headers carry none; the length is always ours.
+pub(super) fn request_bytes(
+    method: &http::Method,
+    path: &str,
+    headers: &http::HeaderMap,
+    host: &str,
+    body: &[u8],
+) -> BytesMut {
+    let mut out = BytesMut::with_capacity(256 + body.len());
+    out.put_slice(method.as_str().as_bytes());
     out.put_u8(b' ');
-    out.put_slice(request.path.as_bytes());
+    out.put_slice(path.as_bytes());
     out.put_slice(b" HTTP/1.1\r\n");
-    for (name, value) in &request.headers {
+    if !headers.contains_key(http::header::HOST) {
+        field(&mut out, "host", host.as_bytes());
+    }
+    for (name, value) in headers {
         if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
             continue;
         }
-        out.put_slice(name.as_str().as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
+        field(&mut out, name.as_str(), value.as_bytes());
     }
-    out.put_slice(format!("content-length: {}\r\n\r\n", request.body.len()).as_bytes());
-    out.put_slice(&request.body);
+    field(
+        &mut out,
+        "content-length",
+        body.len().to_string().as_bytes(),
+    );
+    out.put_slice(b"\r\n");
+    out.put_slice(body);
     out
+}
+
+fn field(out: &mut BytesMut, name: &str, value: &[u8]) {
+    out.put_slice(name.as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
 }
 
 /// Reads until a final (non-1xx) response head is complete; what follows

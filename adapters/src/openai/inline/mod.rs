@@ -4,9 +4,10 @@
 //! The request is built with reqwest as before (headers, auth, JSON body),
 //! then written to a pooled socket as HTTP/1.1, and the response head read
 //! back (`head`); the body is read by whoever polls it (`body`). A 2xx
-//! event stream is read straight from the driven body ([`InlineAnswer::into_events`]);
-//! the rare answers read whole (an error status, a JSON answer) become a
-//! `reqwest::Response`, so that code does not know which client sent them. `https` upstreams, and any process
+//! event stream is read straight from that body
+//! ([`InlineAnswer::into_events`]); the rare answers read whole (an error
+//! status, a JSON answer) become a `reqwest::Response`, so that code does
+//! not know which client sent them. `https` upstreams, and any process
 //! that sets an HTTP proxy in its environment, keep the pooled reqwest
 //! client, which does TLS and honours the proxy variables.
 
@@ -18,7 +19,7 @@ mod pool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -76,8 +77,7 @@ impl InlineClient {
     /// before any response came is sent again once, on a new connection:
     /// the server may have closed the socket just as it was taken.
     pub async fn send(&self, request: reqwest::Request) -> Result<InlineAnswer, AdapterError> {
-        let request = self.prepare(request)?;
-        let bytes = head::request_bytes(&request);
+        let bytes = self.wire(&request)?;
         if let Some(stream) = self.pool.take() {
             match self.exchange(stream, &bytes).await {
                 Ok(answer) => return Ok(answer),
@@ -137,7 +137,8 @@ impl InlineClient {
         })
     }
 
-    fn prepare(&self, request: reqwest::Request) -> Result<Prepared, AdapterError> {
+    /// The request's bytes on the wire, checked to be for this upstream.
+    fn wire(&self, request: &reqwest::Request) -> Result<BytesMut, AdapterError> {
         let url = request.url();
         if url.scheme() != "http"
             || url.host_str() != Some(self.host.as_str())
@@ -153,27 +154,22 @@ impl InlineClient {
             None => url.path().to_string(),
         };
         let body = match request.body() {
-            None => Bytes::new(),
-            Some(b) => Bytes::copy_from_slice(b.as_bytes().ok_or_else(|| {
+            None => &[][..],
+            Some(b) => b.as_bytes().ok_or_else(|| {
                 AdapterError::Internal("a streamed request body cannot be sent inline".into())
-            })?),
+            })?,
         };
-        let mut headers = request.headers().clone();
-        if !headers.contains_key(http::header::HOST) {
-            let host = match url.port() {
-                Some(port) => format!("{}:{port}", self.host),
-                None => self.host.clone(),
-            };
-            let value = http::HeaderValue::from_str(&host)
-                .map_err(|e| AdapterError::Internal(format!("host header: {e}")))?;
-            headers.insert(http::header::HOST, value);
-        }
-        Ok(Prepared {
-            method: request.method().clone(),
-            path,
-            headers,
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
+        };
+        Ok(head::request_bytes(
+            request.method(),
+            &path,
+            request.headers(),
+            &host,
             body,
-        })
+        ))
     }
 }
 
@@ -215,14 +211,6 @@ impl ReadError for std::io::Error {
             _ => AdapterError::Closed(self.to_string()),
         }
     }
-}
-
-/// A request that can be sent more than once.
-struct Prepared {
-    method: http::Method,
-    path: String,
-    headers: http::HeaderMap,
-    body: Bytes,
 }
 
 /// reqwest routes plain-HTTP requests through these when they are set.
