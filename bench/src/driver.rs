@@ -72,7 +72,7 @@ pub fn selfbrake_config(listen: &str, upstream: &str, rules: Option<&[String]>) 
     s
 }
 
-/// Starts selfbrake with `config` (written to `dir/name.toml`), after
+/// Starts selfbrake with `config` (written to `dir/config/name.toml`), after
 /// `selfbrake check-config` accepts it, and waits for `/healthz`.
 pub fn start_selfbrake(
     bin: &Path,
@@ -81,7 +81,11 @@ pub fn start_selfbrake(
     listen: &str,
     config: &str,
 ) -> Result<Guard, BenchError> {
-    let file = dir.join(format!("{name}.toml"));
+    // Not beside the logs: selfbrake watches its config's folder for
+    // reloads, and every log line would be an event there.
+    let configs = dir.join("config");
+    std::fs::create_dir_all(&configs)?;
+    let file = configs.join(format!("{name}.toml"));
     std::fs::write(&file, config)?;
     let check = Command::new(bin).arg("check-config").arg(&file).output()?;
     if !check.status.success() {

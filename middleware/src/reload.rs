@@ -4,10 +4,11 @@
 //! seconds), then swapped in atomically. An invalid config is logged and
 //! counted, and the old one keeps serving.
 //!
-//! The whole directory is watched and every event re-reads the file,
-//! because config managers do not write the file in place: editors replace
-//! it, and a Kubernetes ConfigMap volume swaps a `..data` symlink, an event
-//! that names no file of ours.
+//! The whole directory is watched, because config managers do not write
+//! the file in place: editors replace it, and a Kubernetes ConfigMap volume
+//! swaps a `..data` symlink, an event that names no file of ours. Events
+//! about other files there (a log written beside the config) are ignored,
+//! so a busy neighbour costs no wake-ups and no re-reads.
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,8 +69,9 @@ pub fn spawn(
 ) -> notify::Result<notify::RecommendedWatcher> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Trigger>();
     let watch_tx = tx.clone();
+    let name = path.file_name().map(|n| n.to_os_string());
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        if event.is_ok_and(|e| concerns(&e, name.as_deref())) {
             let _ = watch_tx.send(Trigger::Changed);
         }
     })?;
@@ -116,10 +118,74 @@ pub fn spawn(
     Ok(watcher)
 }
 
+/// Whether `event` may have changed the config named `name`: it names the
+/// file, or a `..`-prefixed entry (a ConfigMap's `..data` swap), or no path
+/// at all (the watcher lost events and asks for a rescan).
+fn concerns(event: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    event.paths.is_empty()
+        || event.need_rescan()
+        || event.paths.iter().any(|p| match p.file_name() {
+            Some(f) => Some(f) == name || f.as_encoded_bytes().starts_with(b".."),
+            None => true,
+        })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
     /// Something in the directory changed.
     Changed,
     /// SIGHUP: reload even if the file looks the same.
     Hangup,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, EventKind, Flag, ModifyKind, RenameMode};
+    use std::ffi::OsStr;
+
+    fn event(kind: EventKind, paths: &[&str]) -> notify::Event {
+        let mut e = notify::Event::new(kind);
+        for p in paths {
+            e = e.add_path(PathBuf::from(p));
+        }
+        e
+    }
+
+    fn config() -> Option<&'static OsStr> {
+        Some(OsStr::new("selfbrake.toml"))
+    }
+
+    #[test]
+    fn an_editor_replacing_the_config_is_seen() {
+        let rename = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        let e = event(
+            rename,
+            &["/etc/sb/.selfbrake.toml.tmp", "/etc/sb/selfbrake.toml"],
+        );
+        assert!(concerns(&e, config()));
+    }
+
+    #[test]
+    fn a_configmap_swap_is_seen() {
+        let e = event(EventKind::Create(CreateKind::Any), &["/etc/sb/..data"]);
+        assert!(concerns(&e, config()));
+    }
+
+    #[test]
+    fn a_log_beside_the_config_is_ignored() {
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        assert!(!concerns(
+            &event(write, &["/etc/sb/selfbrake.log"]),
+            config()
+        ));
+        assert!(!concerns(&event(write, &["/etc/sb/other.toml"]), config()));
+    }
+
+    #[test]
+    fn lost_events_force_a_look() {
+        assert!(concerns(&event(EventKind::Any, &[]), config()));
+        let rescan = event(EventKind::Other, &["/etc/sb/x"]).set_flag(Flag::Rescan);
+        assert!(concerns(&rescan, config()));
+    }
 }
