@@ -57,9 +57,23 @@ pub struct ResultLabels {
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// All of selfbrake's metrics.
+/// Every request clones the metrics (into its state and its observers): one
+/// shared pointer, not one per family, so a clone and a drop are one atomic
+/// operation instead of twenty on lines that every core writes (both showed
+/// in profiles of short requests).
 #[derive(Clone)]
-pub struct Metrics {
-    registry: Arc<Registry>,
+pub struct Metrics(Arc<MetricSet>);
+
+impl std::ops::Deref for Metrics {
+    type Target = MetricSet;
+
+    fn deref(&self) -> &MetricSet {
+        &self.0
+    }
+}
+
+pub struct MetricSet {
+    registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
     pub brakes: Family<BrakeLabels, Counter>,
     pub reasoning_tokens: Family<TenantLabels, Counter>,
@@ -106,6 +120,12 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Metrics(Arc::new(MetricSet::new()))
+    }
+}
+
+impl MetricSet {
+    fn new() -> Self {
         let mut registry = Registry::with_prefix("selfbrake");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -189,7 +209,7 @@ impl Metrics {
             reasoning_tokens_per_request.clone(),
         );
         Self {
-            registry: Arc::new(registry),
+            registry,
             requests,
             brakes,
             reasoning_tokens,

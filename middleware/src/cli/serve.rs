@@ -5,6 +5,7 @@ use selfbrake::config::Config;
 use selfbrake::server::ClientLimits;
 use selfbrake::telemetry::Telemetry;
 use selfbrake::{admin_router, router, AppState, Gateway};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
@@ -179,20 +180,89 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: no new connections, finishing streams");
 }
 
+/// `RUST_LOG` (default `info`) as a static per-target filter where it can
+/// be one. `EnvFilter` takes a lock on every span enter and exit to support
+/// span-field directives (`[span{field=x}]=debug`); a streaming response
+/// enters its request span on every poll, so only directives that need it
+/// get it.
+fn log_filter(rust_log: Option<&str>) -> (Option<Targets>, Option<EnvFilter>) {
+    let directives = rust_log.map(str::trim).filter(|d| !d.is_empty());
+    let directives = directives.unwrap_or("info");
+    if !directives.contains('[') {
+        if let Ok(targets) = directives.parse::<Targets>() {
+            return (Some(targets), None);
+        }
+    }
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    (None, Some(filter))
+}
+
 /// Logs to stderr (as JSON with `--json-logs`), and spans to the OTLP
 /// collector where `[telemetry]` names one.
 fn init_tracing(json: bool, telemetry: Option<&Telemetry>) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let text = (!json).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let (targets, filter) = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    // Colours only on a terminal: a log file or a collector gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let text = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    });
     let json = json.then(|| {
         tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)
     });
     tracing_subscriber::registry()
+        .with(targets)
         .with(filter)
         .with(text)
         .with(json)
         .with(telemetry.map(|t| t.layer()))
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn plain_directives_become_a_static_filter_with_the_same_levels() {
+        let (targets, filter) = log_filter(Some("warn,selfbrake=debug"));
+        let targets = targets.expect("static filter");
+        assert!(filter.is_none());
+        assert!(targets.would_enable("selfbrake::server", &Level::DEBUG));
+        assert!(!targets.would_enable("selfbrake::server", &Level::TRACE));
+        assert!(!targets.would_enable("hyper::proto", &Level::INFO));
+        assert!(targets.would_enable("hyper::proto", &Level::WARN));
+    }
+
+    #[test]
+    fn unset_or_empty_means_info() {
+        for unset in [None, Some(""), Some("  ")] {
+            let (targets, _) = log_filter(unset);
+            let targets = targets.expect("static filter");
+            assert!(targets.would_enable("selfbrake", &Level::INFO));
+            assert!(!targets.would_enable("selfbrake", &Level::DEBUG));
+        }
+    }
+
+    #[test]
+    fn span_directives_keep_the_dynamic_filter() {
+        let (targets, filter) = log_filter(Some("info,[request{tenant=acme}]=debug"));
+        assert!(targets.is_none());
+        assert!(filter.is_some());
+    }
+
+    #[test]
+    fn an_invalid_filter_falls_back_to_info() {
+        let (targets, filter) = log_filter(Some("selfbrake=loud"));
+        assert!(targets.is_none());
+        let filter = filter.expect("fallback filter");
+        assert_eq!(
+            filter.max_level_hint(),
+            Some(tracing::level_filters::LevelFilter::INFO)
+        );
+    }
 }
