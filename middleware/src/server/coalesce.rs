@@ -125,7 +125,7 @@ mod tests {
     #[tokio::test]
     async fn events_that_write_nothing_make_no_empty_write() {
         let skip_odd = |n: u32, batch: &mut String| {
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 lines(n, batch)
             }
         };
