@@ -57,6 +57,7 @@ pub struct ResultLabels {
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// All of selfbrake's metrics.
+///
 /// Every request clones the metrics (into its state and its observers): one
 /// shared pointer, not one per family, so a clone and a drop are one atomic
 /// operation instead of twenty on lines that every core writes (both showed
@@ -72,6 +73,7 @@ impl std::ops::Deref for Metrics {
     }
 }
 
+/// The registry and its families, reached through `Metrics`.
 pub struct MetricSet {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,

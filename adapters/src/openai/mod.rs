@@ -77,11 +77,10 @@ impl OpenAiBackend {
     pub fn new(mut cfg: OpenAiConfig) -> Result<Self, AdapterError> {
         cfg.api_key = cfg.resolve_api_key()?;
         let base = cfg.base_url.trim_end_matches('/').to_string();
-        let url = reqwest::Url::parse(&base)
-            .map_err(|e| AdapterError::Config(format!("invalid base_url {base:?}: {e}")))?;
+        let invalid = |e| AdapterError::Config(format!("invalid base_url {base:?}: {e}"));
+        let url = reqwest::Url::parse(&base).map_err(invalid)?;
         let inline = InlineClient::for_base(&url, cfg.connect_timeout, POOL_IDLE);
-        let chat_url = reqwest::Url::parse(&format!("{base}/chat/completions"))
-            .map_err(|e| AdapterError::Config(format!("invalid base_url {base:?}: {e}")))?;
+        let chat_url = reqwest::Url::parse(&format!("{base}/chat/completions")).map_err(invalid)?;
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             // Idle connections are dropped before the servers' own keep-alive

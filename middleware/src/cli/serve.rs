@@ -186,8 +186,10 @@ async fn shutdown_signal() {
 /// enters its request span on every poll, so only directives that need it
 /// get it.
 fn log_filter(rust_log: Option<&str>) -> (Option<Targets>, Option<EnvFilter>) {
-    let directives = rust_log.map(str::trim).filter(|d| !d.is_empty());
-    let directives = directives.unwrap_or("info");
+    let directives = rust_log
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or("info");
     if !directives.contains('[') {
         if let Ok(targets) = directives.parse::<Targets>() {
             return (Some(targets), None);
