@@ -120,8 +120,21 @@ pub fn spawn(
 
 /// Whether `event` may have changed the config named `name`: it names the
 /// file, or a `..`-prefixed entry (a ConfigMap's `..data` swap), or no path
-/// at all (the watcher lost events and asks for a rescan).
+/// at all (the watcher lost events and asks for a rescan). Opening or
+/// reading a file changes nothing: the reload itself reads the config, and
+/// counting that as a change made the watcher re-read it ten times a second
+/// for ever.
 fn concerns(event: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    if let EventKind::Access(kind) = event.kind {
+        // A file closed after writing is a change (some writers send
+        // nothing else); any other access is a read.
+        return kind == AccessKind::Close(AccessMode::Write) && names(event, name);
+    }
+    names(event, name)
+}
+
+fn names(event: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
     event.paths.is_empty()
         || event.need_rescan()
         || event.paths.iter().any(|p| match p.file_name() {
@@ -180,6 +193,22 @@ mod tests {
             config()
         ));
         assert!(!concerns(&event(write, &["/etc/sb/other.toml"]), config()));
+    }
+
+    #[test]
+    fn reading_the_config_is_no_change() {
+        use notify::event::{AccessKind, AccessMode};
+        for kind in [
+            AccessKind::Open(AccessMode::Any),
+            AccessKind::Read,
+            AccessKind::Close(AccessMode::Read),
+        ] {
+            let e = event(EventKind::Access(kind), &["/etc/sb/selfbrake.toml"]);
+            assert!(!concerns(&e, config()), "{kind:?}");
+        }
+        let written = AccessKind::Close(AccessMode::Write);
+        let e = event(EventKind::Access(written), &["/etc/sb/selfbrake.toml"]);
+        assert!(concerns(&e, config()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::Extension;
 use futures::StreamExt;
 
 use super::coalesce::Coalesce;
-use super::observe::{Observed, RequestTags};
+use super::observe::{Observed, Observer, Observing, RequestTags};
 use super::open::{open, Opened};
 use super::trailers::{accepts_trailers, announcement, OutcomeSlot, WithTrailers};
 use super::watched::Watched;
@@ -87,16 +87,11 @@ async fn serve(
             SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);
         let slot = OutcomeSlot::default();
         let outcome = slot.clone();
-        let events = events.inspect(move |event| outcome.record(event));
-        let events = Observed::new(
-            events,
-            |e: SessionEvent| e,
-            metrics,
-            tags,
-            ctx.admission,
-            setup,
-        );
-        let encode = move |event, batch: &mut String| encoder.encode_into(event, batch);
+        let observer = Observer::new(metrics, tags, ctx.admission, setup);
+        let encode = Observing::new(observer, move |event: SessionEvent, batch: &mut String| {
+            outcome.record(&event);
+            encoder.encode_into(event, batch)
+        });
         // Outermost, so it sees only the polls of the connection itself.
         let body = Watched::new(Coalesce::new(events, encode), watch);
         let mut response = (
@@ -125,14 +120,7 @@ async fn serve(
     let mut builder = CompletionBuilder::new(reasoning_field, model.as_deref());
     // Held to the end: the total deadline covers a non-streaming reply too.
     let _watch = watch;
-    let events = Observed::new(
-        events,
-        |e: SessionEvent| e,
-        metrics,
-        tags,
-        ctx.admission,
-        setup,
-    );
+    let events = Observed::new(events, Observer::new(metrics, tags, ctx.admission, setup));
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
         // Counted as `failed` by `Observed` already, so not passed up as a rejection.

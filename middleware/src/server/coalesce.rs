@@ -9,6 +9,26 @@ use pin_project_lite::pin_project;
 /// Most bytes gathered into one write.
 const MAX_BATCH: usize = 64 * 1024;
 
+/// What [`Coalesce`] does with the items of a batch. Any
+/// `FnMut(item, &mut String)` appends the item's bytes; an encoder that
+/// also accounts for the batch (its span, the proxy's own time) does it
+/// once per batch in [`Encode::batch`], not once per item.
+pub trait Encode<T> {
+    /// Appends `item`'s bytes to `batch`.
+    fn encode(&mut self, item: T, batch: &mut String);
+
+    /// Runs `work`: the polls and the encoding of one batch.
+    fn batch<R>(&mut self, work: impl FnOnce(&mut Self) -> R) -> R {
+        work(self)
+    }
+}
+
+impl<T, F: FnMut(T, &mut String)> Encode<T> for F {
+    fn encode(&mut self, item: T, batch: &mut String) {
+        self(item, batch)
+    }
+}
+
 pin_project! {
     /// Encodes every event that is ready at one wake-up into one buffer and
     /// hands it over as one body write. At full speed one upstream read
@@ -49,36 +69,42 @@ impl<S, E> Coalesce<S, E> {
 impl<S, E> Stream for Coalesce<S, E>
 where
     S: Stream,
-    E: FnMut(S::Item, &mut String),
+    E: Encode<S::Item>,
 {
     type Item = Result<Bytes, Infallible>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
+        let this = self.project();
         if let Some(parked) = this.parked.take() {
             if parked.will_wake(cx.waker()) {
                 return Poll::Pending;
             }
         }
         let mut batch = String::with_capacity(*this.hint);
-        let mut pending = false;
-        while !*this.done && batch.len() < MAX_BATCH {
-            match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(event)) => (this.encode)(event, &mut batch),
-                Poll::Ready(None) => *this.done = true,
-                Poll::Pending => {
-                    pending = true;
-                    break;
+        let mut inner = this.inner;
+        let done = this.done;
+        let pending = this.encode.batch(|encode| {
+            while !*done && batch.len() < MAX_BATCH {
+                match inner.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(event)) => encode.encode(event, &mut batch),
+                    Poll::Ready(None) => *done = true,
+                    Poll::Pending => return true,
                 }
             }
-        }
+            false
+        });
         if !batch.is_empty() {
             *this.hint = batch.len().min(MAX_BATCH);
             if pending {
                 *this.parked = Some(cx.waker().clone());
             }
-            Poll::Ready(Some(Ok(Bytes::from(batch))))
-        } else if *this.done {
+            // Sized to its content, the buffer becomes the `Bytes` as it
+            // is (a buffer with spare room costs `Bytes` a second
+            // allocation to share it).
+            Poll::Ready(Some(Ok(Bytes::from(
+                batch.into_boxed_str().into_boxed_bytes(),
+            ))))
+        } else if *done {
             Poll::Ready(None)
         } else {
             // Nothing ready, or only events that write nothing: the inner
@@ -159,5 +185,23 @@ mod tests {
             .await;
         let sizes: Vec<usize> = batches.iter().map(|b| b.as_ref().unwrap().len()).collect();
         assert_eq!(sizes, vec![80 * 1024, 40 * 1024]);
+    }
+
+    #[tokio::test]
+    async fn an_encoder_accounts_once_per_batch() {
+        struct Counting(u32);
+        impl Encode<u32> for Counting {
+            fn encode(&mut self, item: u32, batch: &mut String) {
+                lines(item, batch)
+            }
+            fn batch<R>(&mut self, work: impl FnOnce(&mut Self) -> R) -> R {
+                self.0 += 1;
+                work(self)
+            }
+        }
+        let mut stream = Coalesce::new(futures::stream::iter(0..5), Counting(0));
+        let all = stream.next().await.unwrap().unwrap();
+        assert_eq!(all.len(), 5 * "data: 0\n\n".len());
+        assert_eq!(stream.encode.0, 1);
     }
 }

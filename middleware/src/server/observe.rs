@@ -4,10 +4,12 @@ use std::time::{Duration, Instant};
 
 use futures::Stream;
 use pin_project_lite::pin_project;
+use tracing::span::EnteredSpan;
 use tracing::Span;
 
 use selfbrake_adapters::BackendEvent;
 
+use super::coalesce::Encode;
 use crate::metrics::{BrakeLabels, BrakedLabels, Metrics, TenantLabels};
 use crate::pipeline::Admitted;
 use crate::session::SessionEvent;
@@ -20,53 +22,26 @@ pub struct RequestTags {
     pub received: Instant,
 }
 
-pin_project! {
-    /// Wraps a session's events on their way to the client: records metrics,
-    /// measures the proxy's own time (the time spent inside `poll_next` and
-    /// the encoder: waiting for the upstream or the client happens between
-    /// polls and is not counted), keeps the request's tracing span and its
-    /// concurrency slot for as long as the response lives.
-    pub struct Observed<S, F> {
-        #[pin]
-        inner: S,
-        encode: F,
-        metrics: Metrics,
-        tags: RequestTags,
-        span: Span,
-        busy: Duration,
-        first_token_seen: bool,
-        outcome: Option<&'static str>,
-        _admission: Admitted,
-    }
-
-    impl<S, F> PinnedDrop for Observed<S, F> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            let _entered = this.span.enter();
-            this.metrics.streams_in_flight.dec();
-            this.metrics.overhead.observe(this.busy.as_secs_f64());
-            if this.outcome.is_none() {
-                tracing::info!("client went away; upstream request cancelled");
-                this.metrics.request(&this.tags.tenant, &this.tags.policy, "cancelled");
-                this.metrics.finished(&this.tags.tenant, "cancelled", this.tags.received.elapsed());
-            }
-        }
-    }
+/// A request's accounting while its response lives: metrics, the proxy's
+/// own time (time spent polling the session and encoding; waiting for the
+/// upstream or the client happens between polls and is not counted), the
+/// request's tracing span for whatever the session logs, and its
+/// concurrency slot. Dropped with the response; a response dropped before
+/// the session ended is a client that went away.
+pub struct Observer {
+    metrics: Metrics,
+    tags: RequestTags,
+    span: Span,
+    busy: Duration,
+    first_token_seen: bool,
+    outcome: Option<&'static str>,
+    _admission: Admitted,
 }
 
-impl<S, F> Observed<S, F> {
-    pub fn new(
-        inner: S,
-        encode: F,
-        metrics: Metrics,
-        tags: RequestTags,
-        admission: Admitted,
-        setup: Duration,
-    ) -> Self {
+impl Observer {
+    pub fn new(metrics: Metrics, tags: RequestTags, admission: Admitted, setup: Duration) -> Self {
         metrics.streams_in_flight.inc();
-        Self {
-            inner,
-            encode,
+        Observer {
             metrics,
             tags,
             span: Span::current(),
@@ -76,43 +51,117 @@ impl<S, F> Observed<S, F> {
             _admission: admission,
         }
     }
+
+    /// Enters the request's span and starts the proxy's clock, until
+    /// [`Observer::end`].
+    fn begin(&mut self) -> Busy {
+        Busy {
+            span: std::mem::replace(&mut self.span, Span::none()).entered(),
+            started: Instant::now(),
+        }
+    }
+
+    fn end(&mut self, busy: Busy) {
+        self.busy += busy.started.elapsed();
+        self.span = busy.span.exit();
+    }
+
+    /// One event on its way to the client.
+    fn saw(&mut self, event: &SessionEvent) {
+        if !self.first_token_seen && is_text(event) {
+            self.first_token_seen = true;
+            let tenant = TenantLabels {
+                tenant: self.tags.tenant.clone(),
+            };
+            let waited = self.tags.received.elapsed().as_secs_f64();
+            self.metrics
+                .time_to_first_token
+                .get_or_create(&tenant)
+                .observe(waited);
+        }
+        if self.outcome.is_none() {
+            record(&self.metrics, &self.tags, &mut self.outcome, event);
+        }
+    }
 }
 
-impl<S, F, T> Stream for Observed<S, F>
-where
-    S: Stream<Item = SessionEvent>,
-    F: FnMut(SessionEvent) -> T,
-{
-    type Item = T;
+impl Drop for Observer {
+    fn drop(&mut self) {
+        let _entered = self.span.enter();
+        self.metrics.streams_in_flight.dec();
+        self.metrics.overhead.observe(self.busy.as_secs_f64());
+        if self.outcome.is_none() {
+            tracing::info!("client went away; upstream request cancelled");
+            self.metrics
+                .request(&self.tags.tenant, &self.tags.policy, "cancelled");
+            self.metrics
+                .finished(&self.tags.tenant, "cancelled", self.tags.received.elapsed());
+        }
+    }
+}
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.project();
-        let _entered = this.span.enter();
-        let started = Instant::now();
-        let polled = this.inner.poll_next(cx);
-        let out = match polled {
-            Poll::Ready(Some(event)) => {
-                if !*this.first_token_seen && is_text(&event) {
-                    *this.first_token_seen = true;
-                    let tenant = TenantLabels {
-                        tenant: this.tags.tenant.clone(),
-                    };
-                    let waited = this.tags.received.elapsed().as_secs_f64();
-                    this.metrics
-                        .time_to_first_token
-                        .get_or_create(&tenant)
-                        .observe(waited);
-                }
-                if this.outcome.is_none() {
-                    record(this.metrics, this.tags, this.outcome, &event);
-                }
-                Poll::Ready(Some((this.encode)(event)))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        };
-        *this.busy += started.elapsed();
+/// A streamed response's encoder under its request's [`Observer`]: the
+/// span is entered and the clock read once per batch of events (one write),
+/// not once per event and poll.
+pub struct Observing<E> {
+    observer: Observer,
+    encode: E,
+}
+
+impl<E> Observing<E> {
+    pub fn new(observer: Observer, encode: E) -> Self {
+        Observing { observer, encode }
+    }
+}
+
+impl<E: FnMut(SessionEvent, &mut String)> Encode<SessionEvent> for Observing<E> {
+    fn encode(&mut self, event: SessionEvent, batch: &mut String) {
+        self.observer.saw(&event);
+        (self.encode)(event, batch)
+    }
+
+    fn batch<R>(&mut self, work: impl FnOnce(&mut Self) -> R) -> R {
+        let busy = self.observer.begin();
+        let out = work(self);
+        self.observer.end(busy);
         out
+    }
+}
+
+/// The request's span, entered, and when the proxy's own work began.
+struct Busy {
+    span: EnteredSpan,
+    started: Instant,
+}
+
+pin_project! {
+    /// A session's events under its request's [`Observer`], one by one: for
+    /// a reply built whole before it is sent.
+    pub struct Observed<S> {
+        #[pin]
+        inner: S,
+        observer: Observer,
+    }
+}
+
+impl<S> Observed<S> {
+    pub fn new(inner: S, observer: Observer) -> Self {
+        Observed { inner, observer }
+    }
+}
+
+impl<S: Stream<Item = SessionEvent>> Stream for Observed<S> {
+    type Item = SessionEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        let this = self.project();
+        let busy = this.observer.begin();
+        let polled = this.inner.poll_next(cx);
+        if let Poll::Ready(Some(event)) = &polled {
+            this.observer.saw(event);
+        }
+        this.observer.end(busy);
+        polled
     }
 }
 

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::coalesce::Coalesce;
-use super::observe::{Observed, RequestTags};
+use super::observe::{Observed, Observer, Observing, RequestTags};
 use super::open::{open, Opened};
 use super::passthrough::passthrough;
 use super::watched::Watched;
@@ -89,15 +89,10 @@ pub async fn responses(
         HeaderValue::from_str(&policy.name).unwrap_or(HeaderValue::from_static("unknown"));
     if stream {
         let mut encoder = ResponsesEncoder::new(model.as_deref());
-        let events = Observed::new(
-            events,
-            |e: SessionEvent| e,
-            state.metrics.clone(),
-            tags,
-            ctx.admission,
-            setup,
-        );
-        let encode = move |event, batch: &mut String| encoder.encode_into(event, batch);
+        let observer = Observer::new(state.metrics.clone(), tags, ctx.admission, setup);
+        let encode = Observing::new(observer, move |event: SessionEvent, batch: &mut String| {
+            encoder.encode_into(event, batch)
+        });
         let body = Watched::new(Coalesce::new(events, encode), watch);
         return (
             StatusCode::OK,
@@ -115,14 +110,8 @@ pub async fn responses(
     }
     // Held to the end: the total deadline covers a non-streaming reply too.
     let _watch = watch;
-    let events = Observed::new(
-        events,
-        |e| e,
-        state.metrics.clone(),
-        tags,
-        ctx.admission,
-        setup,
-    );
+    let observer = Observer::new(state.metrics.clone(), tags, ctx.admission, setup);
+    let events = Observed::new(events, observer);
     let mut events = std::pin::pin!(events);
     let mut response = ResponseState::new(model.as_deref());
     while let Some(event) = events.next().await {
