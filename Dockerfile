@@ -19,11 +19,19 @@ WORKDIR /src
 COPY . .
 # The cache mounts keep the registry and the build between image builds; the
 # binary is copied out of the cached target dir before the step ends. The
-# `dist` profile is release with whole-program LTO (see Cargo.toml).
+# `dist` profile is release with whole-program LTO (see Cargo.toml), and
+# profile-guided: scripts/pgo.sh builds it instrumented, serves a training
+# load over loopback and builds it again with the profile (docs/benchmarks.md,
+# "Fourth pass"). `--build-arg PGO=0` skips the training build.
+ARG PGO=1
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --profile dist --locked -p selfbrake --bin selfbrake \
-    && cp target/dist/selfbrake /usr/local/bin/selfbrake
+    if [ "$PGO" = 1 ]; then \
+      cp "$(scripts/pgo.sh)" /usr/local/bin/selfbrake; \
+    else \
+      cargo build --profile dist --locked -p selfbrake --bin selfbrake \
+      && cp target/dist/selfbrake /usr/local/bin/selfbrake; \
+    fi
 
 # ---- build: the proxy with the embedded engine ----------------------------
 FROM ${RUST_IMAGE} AS builder-embedded
