@@ -85,11 +85,14 @@ async fn serve(
     if stream {
         let mut encoder =
             SseEncoder::new(reasoning_field, model.as_deref()).usage_chunk(include_usage);
-        let slot = OutcomeSlot::default();
+        // Only a client that takes trailers gets the outcome kept for them.
+        let slot = accepts_trailers(headers).then(OutcomeSlot::default);
         let outcome = slot.clone();
         let observer = Observer::new(metrics, tags, ctx.admission, setup);
         let encode = Observing::new(observer, move |event: SessionEvent, batch: &mut String| {
-            outcome.record(&event);
+            if let Some(outcome) = &outcome {
+                outcome.record(&event);
+            }
             encoder.encode_into(event, batch)
         });
         // Outermost, so it sees only the polls of the connection itself.
@@ -108,7 +111,7 @@ async fn serve(
             )],
         )
             .into_response();
-        if accepts_trailers(headers) {
+        if let Some(slot) = slot {
             let (name, value) = announcement();
             response.headers_mut().insert(name, value);
             *response.body_mut() = Body::new(WithTrailers::new(body, slot));
