@@ -33,5 +33,6 @@ pub use rules::probe::{ProbeMode, ProbeSpec};
 pub use ruleset::RuleSet;
 pub use shipped::{aggressive_rules, cautious_rules, default_rules};
 pub use spec::RuleSpec;
+pub use text::markers::prepare;
 pub use text::Strength;
 pub use verdict::{Brake, Verdict};

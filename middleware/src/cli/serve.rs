@@ -5,6 +5,7 @@ use selfbrake::config::Config;
 use selfbrake::server::ClientLimits;
 use selfbrake::telemetry::Telemetry;
 use selfbrake::{admin_router, router, AppState, Gateway};
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -23,7 +24,7 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         Some(config) => Telemetry::start(&config.telemetry)?,
         None => None,
     };
-    init_tracing(json_logs, telemetry.as_ref());
+    let _log_writer = init_tracing(json_logs, telemetry.as_ref());
     if let (Some(config), Some(_)) = (&loaded, &telemetry) {
         tracing::info!(otlp_endpoint = ?config.telemetry.otlp_endpoint, sample_ratio = config.telemetry.sample_ratio, "exporting traces");
     }
@@ -35,6 +36,7 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         config.server.listen = listen;
     }
     let gateway = Gateway::build(&config)?;
+    selfbrake_policies::prepare();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.server.listen)
@@ -83,7 +85,17 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         }
         let app = router(state);
         let limits = ClientLimits::from(&config.server);
-        selfbrake::server::serve(listener, app, limits, shutdown_signal()).await?;
+        // The accept loop runs on a worker, not on this `block_on` thread:
+        // there each accepted connection was queued for a worker woken by
+        // another thread, two thread hand-offs before its first byte.
+        tokio::spawn(selfbrake::server::serve(
+            listener,
+            app,
+            limits,
+            shutdown_signal(),
+        ))
+        .await
+        .context("the accept loop panicked")??;
         Ok::<_, anyhow::Error>(())
     })?;
     // Spans still queued go out before the process ends.
@@ -201,20 +213,27 @@ fn log_filter(rust_log: Option<&str>) -> (Option<Targets>, Option<EnvFilter>) {
 
 /// Logs to stderr (as JSON with `--json-logs`), and spans to the OTLP
 /// collector where `[telemetry]` names one.
-fn init_tracing(json: bool, telemetry: Option<&Telemetry>) {
+///
+/// Lines are formatted where they happen but written by a thread of their
+/// own: a worker that wrote them itself held every stream it serves for the
+/// `write`, and for as long as a full pipe to a slow log collector blocked
+/// it. Nothing is dropped: past 128,000 queued lines the caller waits, as
+/// it did before. The returned guard writes out what is queued when it is
+/// dropped, at the end of `serve`.
+fn init_tracing(json: bool, telemetry: Option<&Telemetry>) -> WorkerGuard {
     let (targets, filter) = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     // Colours only on a terminal: a log file or a collector gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("selfbrake-log")
+        .finish(std::io::stderr());
     let text = (!json).then(|| {
         tracing_subscriber::fmt::layer()
             .with_ansi(ansi)
-            .with_writer(std::io::stderr)
+            .with_writer(writer.clone())
     });
-    let json = json.then(|| {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-    });
+    let json = json.then(|| tracing_subscriber::fmt::layer().json().with_writer(writer));
     tracing_subscriber::registry()
         .with(targets)
         .with(filter)
@@ -222,6 +241,7 @@ fn init_tracing(json: bool, telemetry: Option<&Telemetry>) {
         .with(json)
         .with(telemetry.map(|t| t.layer()))
         .init();
+    guard
 }
 
 #[cfg(test)]

@@ -122,6 +122,13 @@ impl Default for MarkerMatcher {
 
 type Shared = (Arc<DFA>, Arc<Vec<Meta>>);
 
+/// Builds the shared automaton now rather than in the first monitor: a
+/// server calls this at start, so its first request does not wait the
+/// 5 ms or so the build and its first-touch page faults take.
+pub fn prepare() {
+    shared();
+}
+
 /// The automaton is built once per process: every monitor (one per request)
 /// shares it.
 fn shared() -> &'static Shared {
