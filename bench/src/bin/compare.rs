@@ -23,7 +23,8 @@ use selfbrake_bench::report::{report, Path, Results};
 #[derive(Parser, Debug)]
 #[command(about = "Overhead of selfbrake vs direct vs LiteLLM, against a fast mock upstream")]
 struct Args {
-    /// The selfbrake release binary [default: $CARGO_TARGET_DIR/release/selfbrake or target/release/selfbrake].
+    /// The selfbrake binary [default: $CARGO_TARGET_DIR/release/selfbrake or target/release/selfbrake;
+    /// the container image ships `scripts/pgo.sh`'s build, which it prints].
     #[arg(long)]
     selfbrake: Option<PathBuf>,
     /// Tokens per second per stream in the latency runs (a GPU's pace).
@@ -176,16 +177,18 @@ fn main() -> anyhow::Result<()> {
         dir.join("results.json"),
         serde_json::to_string_pretty(&results)?,
     )?;
-    println!("{}", report(&a_summary(&a), &paths, &results));
+    println!("{}", report(&a_summary(&a, &sb_bin), &paths, &results));
     println!("raw results: {}", dir.join("results.json").display());
     drop((litellm, relay, sb_brake, sb_idle, mock));
     Ok(())
 }
 
-fn a_summary(a: &Args) -> String {
+/// The setup line; it names the binary measured, since builds differ by a
+/// tenth or more in CPU per token (the image ships `scripts/pgo.sh`'s).
+fn a_summary(a: &Args, bin: &std::path::Path) -> String {
     format!(
-        "{} streams at {} tok/s each, {} reasoning tokens per request, {} s per run, {} rounds; saturation: {} streams, no token delay, {} s per run",
-        a.concurrency, a.rate, a.tokens, a.duration_s, a.rounds, a.sat_concurrency, a.sat_duration_s
+        "{} streams at {} tok/s each, {} reasoning tokens per request, {} s per run, {} rounds; saturation: {} streams, no token delay, {} s per run; selfbrake: {}",
+        a.concurrency, a.rate, a.tokens, a.duration_s, a.rounds, a.sat_concurrency, a.sat_duration_s, bin.display()
     )
 }
 
