@@ -1,18 +1,12 @@
 //! SIGTERM: the server stops accepting, lets streams in flight finish, exits.
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::Served;
 use futures::StreamExt;
 use selfbrake_tests::{MockConfig, MockUpstream, Script};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_streams_in_flight_finish_then_exits() {
@@ -21,34 +15,20 @@ async fn sigterm_lets_streams_in_flight_finish_then_exits() {
         Script::default().delay(Duration::from_millis(30)),
     ))
     .await;
-    let dir = std::env::temp_dir().join(format!("selfbrake-shutdown-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("config.toml");
-    let port = free_port();
-    let mut file = std::fs::File::create(&path).unwrap();
-    write!(
-        file,
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_grace_ms = 10000\n\
-         [backends.default]\nkind = \"openai\"\nbase_url = \"{}\"\n",
-        mock.base_url()
+    let upstream = mock.base_url();
+    let mut served = Served::start(
+        "shutdown",
+        |port| {
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_grace_ms = 10000\n\
+                 [backends.default]\nkind = \"openai\"\nbase_url = \"{upstream}\"\n"
+            )
+        },
+        Stdio::null(),
     )
-    .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    .await;
+    let base = served.base.clone();
     let client = reqwest::Client::new();
-    let ready = Instant::now();
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(
-            ready.elapsed() < Duration::from_secs(10),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 
     let response = client
         .post(format!("{base}/v1/chat/completions"))
@@ -60,11 +40,7 @@ async fn sigterm_lets_streams_in_flight_finish_then_exits() {
     let first = body.next().await.unwrap().unwrap();
     assert!(first.starts_with(b"data: "));
 
-    let term = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    served.sigterm();
     let signalled = Instant::now();
 
     // New connections are refused soon after the signal.
@@ -93,7 +69,7 @@ async fn sigterm_lets_streams_in_flight_finish_then_exits() {
     // And the process exits by itself, cleanly.
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
+        if let Some(status) = served.child.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -103,5 +79,4 @@ async fn sigterm_lets_streams_in_flight_finish_then_exits() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status:?}");
-    std::fs::remove_dir_all(dir).ok();
 }

@@ -1,13 +1,15 @@
 //! `selfbrake serve` with `[telemetry]`: the spans still queued when the
 //! process is told to stop reach the collector before it exits.
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use common::Served;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
@@ -35,11 +37,6 @@ async fn accept(State(received): State<Received>, body: Bytes) -> StatusCode {
     StatusCode::OK
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_queued_at_sigterm_are_flushed_before_exit() {
     let received = Received::default();
@@ -50,34 +47,20 @@ async fn spans_queued_at_sigterm_are_flushed_before_exit() {
     let endpoint = format!("http://{}", collector.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(collector, app).await.unwrap() });
 
-    let dir = std::env::temp_dir().join(format!("selfbrake-otel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("config.toml");
-    let port = free_port();
-    let mut file = std::fs::File::create(&path).unwrap();
-    write!(
-        file,
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"\"\n\
-         [backends.default]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
-         [telemetry]\notlp_endpoint = \"{endpoint}\"\nservice_name = \"selfbrake-exit-test\"\n"
+    let mut served = Served::start(
+        "otel",
+        |port| {
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"\"\n\
+                 [backends.default]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+                 [telemetry]\notlp_endpoint = \"{endpoint}\"\nservice_name = \"selfbrake-exit-test\"\n"
+            )
+        },
+        Stdio::null(),
     )
-    .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    .await;
+    let base = served.base.clone();
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     // One traced request (probes are not traced); its backend is down, which
     // changes nothing here. The exporter sends a batch every 5 s: stopping at
     // once leaves its spans queued.
@@ -88,15 +71,11 @@ async fn spans_queued_at_sigterm_are_flushed_before_exit() {
         .unwrap();
     assert_eq!(models.status(), 502);
     assert!(received.lock().unwrap().is_empty());
-    let term = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    served.sigterm();
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
+        if let Some(status) = served.child.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -116,5 +95,4 @@ async fn spans_queued_at_sigterm_are_flushed_before_exit() {
         service.is_some_and(|(_, v)| v.contains("selfbrake-exit-test")),
         "{resource:?}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
