@@ -1,6 +1,5 @@
 //! The `selfbrake serve` process, for the tests that need one of their own:
 //! signals, exit, what reaches stderr.
-#![allow(dead_code)] // each test binary uses its own part of this
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +25,6 @@ impl Served {
         let child = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
             .args(["serve", "--config"])
             .arg(&path)
-            .env("NO_COLOR", "1")
             .stderr(stderr)
             .spawn()
             .unwrap();
@@ -60,7 +58,7 @@ impl Drop for Served {
     }
 }
 
-pub fn free_port() -> u16 {
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
