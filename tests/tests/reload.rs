@@ -81,7 +81,7 @@ async fn reload_under_load_drops_nothing() {
     std::fs::write(&path, config_text(&mock.base_url(), "alpha")).unwrap();
     let config = Config::load(&path).unwrap();
     let state = AppState::new(Gateway::build(&config).unwrap());
-    let _watcher = selfbrake::reload::spawn(
+    selfbrake::reload::spawn(
         state.gateways.clone(),
         state.metrics.clone(),
         path.clone(),
@@ -216,7 +216,7 @@ async fn a_configmap_symlink_swap_is_picked_up() {
     std::os::unix::fs::symlink("..data/selfbrake.toml", &path).unwrap();
     let config = Config::load(&path).unwrap();
     let state = AppState::new(Gateway::build(&config).unwrap());
-    let _watcher = selfbrake::reload::spawn(
+    selfbrake::reload::spawn(
         state.gateways.clone(),
         state.metrics.clone(),
         path.clone(),

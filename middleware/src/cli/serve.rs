@@ -48,22 +48,17 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         );
         tracing::info!(listen = %listener.local_addr()?, config = %shown, "selfbrake serving");
         let state = AppState::new(gateway);
-        let _watcher = match &path {
-            Some(p) => Some(
-                selfbrake::reload::spawn(
-                    state.gateways.clone(),
-                    state.metrics.clone(),
-                    p.clone(),
-                    config.server.listen.clone(),
-                )
-                .context("watching the config file")?,
-            ),
-            None => {
-                // SIGHUP's default action ends the process; with nothing to reload, say so instead.
-                ignore_hangup();
-                None
-            }
-        };
+        match &path {
+            Some(p) => selfbrake::reload::spawn(
+                state.gateways.clone(),
+                state.metrics.clone(),
+                p.clone(),
+                config.server.listen.clone(),
+            )
+            .context("watching the config file")?,
+            // SIGHUP's default action ends the process; with nothing to reload, say so instead.
+            None => ignore_hangup(),
+        }
         if !config.server.admin_listen.is_empty() {
             let admin = tokio::net::TcpListener::bind(&config.server.admin_listen)
                 .await

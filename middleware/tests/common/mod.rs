@@ -9,7 +9,8 @@ pub struct Served {
     pub child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    dir: PathBuf,
+    /// Holds `config.toml`; removed on drop.
+    pub dir: PathBuf,
 }
 
 impl Served {
