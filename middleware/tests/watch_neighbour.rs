@@ -44,10 +44,8 @@ async fn reloads_ok(base: &str) -> u64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find(|l| l.starts_with("selfbrake_config_reloads_total{result=\"ok\"}"))
-        .and_then(|l| l.split_whitespace().last()?.parse().ok())
-        .unwrap_or(0)
+    let ok = "selfbrake_config_reloads_total{result=\"ok\"}";
+    selfbrake_tests::metrics::sample(&text, ok).unwrap_or(0.0) as u64
 }
 
 #[cfg(target_os = "linux")]

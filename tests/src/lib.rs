@@ -36,6 +36,7 @@
 
 mod body;
 pub mod frame;
+pub mod metrics;
 pub mod mock;
 pub mod probe;
 pub mod raw;

@@ -12,6 +12,7 @@ use axum::http::header;
 
 use common::{client, config, read_sse, request, Proxy};
 use selfbrake::admin_router;
+use selfbrake_tests::metrics::sample;
 use selfbrake_tests::{MockConfig, MockUpstream, RecordedRequest, Script};
 use serde_json::{json, Value};
 
@@ -161,13 +162,6 @@ async fn admin(proxy: &Proxy) -> SocketAddr {
     let app = admin_router(proxy.state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
-}
-
-/// The value of the sample `series` (name and labels, exactly) in `text`.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 #[tokio::test]

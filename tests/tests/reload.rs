@@ -174,19 +174,11 @@ async fn reload_under_load_drops_nothing() {
 
     let metrics = state.metrics.render();
     let count = |result: &str| {
-        metrics
-            .lines()
-            .find(|l| {
-                l.starts_with(&format!(
-                    "selfbrake_config_reloads_total{{result=\"{result}\"}}"
-                ))
-            })
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
+        let series = format!("selfbrake_config_reloads_total{{result=\"{result}\"}}");
+        selfbrake_tests::metrics::sample(&metrics, &series).unwrap_or(0.0)
     };
-    assert!(count("ok") >= 2, "{metrics}");
-    assert!(count("error") >= 2, "{metrics}");
+    assert!(count("ok") >= 2.0, "{metrics}");
+    assert!(count("error") >= 2.0, "{metrics}");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -106,7 +106,7 @@ pub fn spawn(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trigger {
+enum Trigger {
     /// Something in the directory changed.
     Changed,
     /// SIGHUP: reload even if the file looks the same.

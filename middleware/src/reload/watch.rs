@@ -64,7 +64,7 @@ pub(super) fn spawn(config: &Path, changed: UnboundedSender<Trigger>) -> std::io
                 );
                 return;
             }
-            if concerns(&event.mask, event.name.as_deref(), name.as_deref())
+            if concerns(event.mask, event.name.as_deref(), name.as_deref())
                 && changed.send(Trigger::Changed).is_err()
             {
                 return;
@@ -85,7 +85,7 @@ pub(super) fn spawn(_config: &Path, _changed: UnboundedSender<Trigger>) -> std::
 /// the file, or a `..`-prefixed entry (a ConfigMap's `..data` swap), or the
 /// kernel dropped events (queue overflow) and only a look can tell.
 #[cfg(target_os = "linux")]
-fn concerns(mask: &inotify::EventMask, entry: Option<&OsStr>, config: Option<&OsStr>) -> bool {
+fn concerns(mask: inotify::EventMask, entry: Option<&OsStr>, config: Option<&OsStr>) -> bool {
     if mask.contains(inotify::EventMask::Q_OVERFLOW) {
         return true;
     }
@@ -112,27 +112,27 @@ mod tests {
             EventMask::CLOSE_WRITE,
             EventMask::CREATE,
         ] {
-            assert!(concerns(&mask, config(), config()), "{mask:?}");
+            assert!(concerns(mask, config(), config()), "{mask:?}");
         }
     }
 
     #[test]
     fn a_configmap_swap_is_seen() {
         let entry = Some(OsStr::new("..data"));
-        assert!(concerns(&EventMask::MOVED_TO, entry, config()));
-        assert!(concerns(&EventMask::CREATE, entry, config()));
+        assert!(concerns(EventMask::MOVED_TO, entry, config()));
+        assert!(concerns(EventMask::CREATE, entry, config()));
     }
 
     #[test]
     fn another_file_in_the_directory_is_not_the_config() {
         let log = Some(OsStr::new("selfbrake.log"));
-        assert!(!concerns(&EventMask::CLOSE_WRITE, log, config()));
+        assert!(!concerns(EventMask::CLOSE_WRITE, log, config()));
         let other = Some(OsStr::new("other.toml"));
-        assert!(!concerns(&EventMask::MOVED_TO, other, config()));
+        assert!(!concerns(EventMask::MOVED_TO, other, config()));
     }
 
     #[test]
     fn lost_events_force_a_look() {
-        assert!(concerns(&EventMask::Q_OVERFLOW, None, config()));
+        assert!(concerns(EventMask::Q_OVERFLOW, None, config()));
     }
 }
