@@ -7,9 +7,10 @@ const BACKEND: &str =
 const KEY: &str = "sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
 
 fn check(name: &str, toml: &str) -> (bool, String) {
-    let dir = std::env::temp_dir().join(format!("selfbrake-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path: PathBuf = dir.join(format!("{name}.toml"));
+    let path: PathBuf = std::env::temp_dir().join(format!(
+        "selfbrake-check-{}-{name}.toml",
+        std::process::id()
+    ));
     std::fs::write(&path, toml).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
         .arg("check-config")
@@ -17,6 +18,7 @@ fn check(name: &str, toml: &str) -> (bool, String) {
         .env_remove("SELFBRAKE__SERVER__LISTEN")
         .output()
         .unwrap();
+    std::fs::remove_file(&path).ok();
     let text =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     // The documented exit codes: 0 for a valid file, 1 for any problem.
@@ -221,9 +223,8 @@ fn limits_and_anonymous_tenants() {
 
 #[test]
 fn environment_overrides_are_applied_and_checked() {
-    let dir = std::env::temp_dir().join(format!("selfbrake-check-env-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("env.toml");
+    let path =
+        std::env::temp_dir().join(format!("selfbrake-check-env-{}.toml", std::process::id()));
     std::fs::write(&path, BACKEND).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
         .arg("check-config")
@@ -231,6 +232,7 @@ fn environment_overrides_are_applied_and_checked() {
         .env("SELFBRAKE__SERVER__LISTEN", "not-an-address")
         .output()
         .unwrap();
+    std::fs::remove_file(&path).ok();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
 }

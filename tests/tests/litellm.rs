@@ -39,6 +39,16 @@ struct LiteLlm {
     _child: tokio::process::Child,
 }
 
+/// The log stays behind only when a test failed, for whoever reads the CI
+/// output; otherwise each run would leave one file in the temp directory.
+impl Drop for LiteLlm {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            std::fs::remove_file(&self.log).ok();
+        }
+    }
+}
+
 impl LiteLlm {
     async fn start(selfbrake_v1: &str) -> LiteLlm {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
