@@ -35,15 +35,7 @@ fn switches(pid: u32) -> u64 {
 }
 
 async fn reloads_ok(base: &str) -> u64 {
-    let text = reqwest::Client::new()
-        .get(format!("{base}/metrics"))
-        .bearer_auth("m")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = selfbrake_tests::metrics::scrape(&format!("{base}/metrics"), Some("m")).await;
     let ok = "selfbrake_config_reloads_total{result=\"ok\"}";
     selfbrake_tests::metrics::sample(&text, ok).unwrap_or(0.0) as u64
 }

@@ -12,7 +12,7 @@ use axum::http::header;
 
 use common::{client, config, read_sse, request, Proxy};
 use selfbrake::admin_router;
-use selfbrake_tests::metrics::sample;
+use selfbrake_tests::metrics::{sample, scrape};
 use selfbrake_tests::{MockConfig, MockUpstream, RecordedRequest, Script};
 use serde_json::{json, Value};
 
@@ -177,14 +177,7 @@ async fn metrics_show_time_to_first_token_duration_and_reasoning_tokens() {
     read_sse(proxy.chat(&request(true)).await).await;
     let took = started.elapsed().as_secs_f64();
 
-    let text = client()
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&format!("http://{admin}/metrics"), None).await;
     let ttft = "selfbrake_time_to_first_token_seconds";
     assert_eq!(
         sample(&text, &format!("{ttft}_count{{tenant=\"anyone\"}}")),
