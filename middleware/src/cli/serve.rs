@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use selfbrake::config::Config;
-use selfbrake::server::ClientLimits;
+use selfbrake::server::{ClientLimits, Shards};
 use selfbrake::telemetry::Telemetry;
 use selfbrake::{admin_router, router, AppState, Gateway};
 use tracing_appender::non_blocking::WorkerGuard;
@@ -37,16 +37,20 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
     }
     let gateway = Gateway::build(&config)?;
     selfbrake_policies::prepare();
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Background work (reloads, the admin listener, signals) runs on this
+    // thread; clients are served on threads of their own (`Shards`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&config.server.listen)
-            .await
+        let listener = std::net::TcpListener::bind(&config.server.listen)
             .with_context(|| format!("binding {}", config.server.listen))?;
+        let threads = selfbrake::server::thread_count(config.server.worker_threads);
         let shown = path.as_ref().map_or_else(
             || "(built in: embedded engine)".to_string(),
             |p| p.display().to_string(),
         );
-        tracing::info!(listen = %listener.local_addr()?, config = %shown, "selfbrake serving");
+        tracing::info!(listen = %listener.local_addr()?, config = %shown, threads, "selfbrake serving");
         let state = AppState::new(gateway);
         match &path {
             Some(p) => selfbrake::reload::spawn(
@@ -80,17 +84,11 @@ pub fn run(path: Option<PathBuf>, listen: Option<String>, json_logs: bool) -> an
         }
         let app = router(state);
         let limits = ClientLimits::from(&config.server);
-        // The accept loop runs on a worker, not on this `block_on` thread:
-        // there each accepted connection was queued for a worker woken by
-        // another thread, two thread hand-offs before its first byte.
-        tokio::spawn(selfbrake::server::serve(
-            listener,
-            app,
-            limits,
-            shutdown_signal(),
-        ))
-        .await
-        .context("the accept loop panicked")??;
+        Shards::start(listener, app, limits, threads)
+            .context("starting the serving threads")?
+            .run_until(shutdown_signal())
+            .await
+            .context("serving")?;
         Ok::<_, anyhow::Error>(())
     })?;
     // Spans still queued go out before the process ends.

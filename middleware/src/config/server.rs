@@ -46,6 +46,9 @@ pub struct ServerConfig {
     /// Serve requests without a key on a non-loopback `listen`. Needed with
     /// no `[tenants]` (every request is then anonymous) or an anonymous tenant.
     pub allow_anonymous: bool,
+    /// Threads that serve clients, each with its own connections; 0: one
+    /// per CPU this process may use. Changes only on restart.
+    pub worker_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             admin_listen: "127.0.0.1:9787".into(),
             metrics_token: None,
             allow_anonymous: false,
+            worker_threads: 1,
         }
     }
 }

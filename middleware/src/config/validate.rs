@@ -3,6 +3,9 @@ use std::fmt;
 
 use super::{BackendConfig, Config};
 
+/// More serving threads than this is a typo, not a machine.
+const MAX_WORKER_THREADS: usize = 1024;
+
 /// The values of OpenAI's `reasoning_effort`.
 pub const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high"];
 
@@ -303,6 +306,12 @@ impl Config {
                     "must be at least 1",
                 ));
             }
+        }
+        if self.server.worker_threads > MAX_WORKER_THREADS {
+            issues.push(ConfigIssue::new(
+                "server.worker_threads",
+                format!("at most {MAX_WORKER_THREADS} (0: one per CPU)"),
+            ));
         }
         let admin = &self.server.admin_listen;
         if !admin.is_empty() && admin.parse::<std::net::SocketAddr>().is_err() {

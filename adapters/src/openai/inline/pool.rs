@@ -6,11 +6,16 @@
 //! than the idle limit are closed: they must go before the servers' own
 //! keep-alive does (uvicorn and llama-server: 5 s), so a request never goes
 //! out on a socket the server is closing.
+//!
+//! A socket is handed only to a request on the runtime it was opened on:
+//! its readiness comes from that runtime's reactor, so on another serving
+//! thread every token of the stream would cross threads to reach it.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use tokio::runtime::{Handle, Id};
 use tokio::time::Instant;
 
 /// Idle sockets of one upstream address, oldest first.
@@ -25,6 +30,7 @@ pub(super) struct Pool {
 struct Idle {
     stream: TcpStream,
     since: Instant,
+    runtime: Option<Id>,
 }
 
 impl Pool {
@@ -37,12 +43,14 @@ impl Pool {
         })
     }
 
-    /// The most recently used socket that is still open, if any.
+    /// The most recently used socket of this runtime that is still open, if any.
     pub(super) fn take(&self) -> Option<TcpStream> {
         let now = Instant::now();
+        let here = runtime();
         let mut idle = self.lock();
         expire(&mut idle, now, self.keep);
-        while let Some(Idle { stream, .. }) = idle.pop() {
+        while let Some(at) = idle.iter().rposition(|i| i.runtime == here) {
+            let Idle { stream, .. } = idle.remove(at);
             if is_open(&stream) {
                 return Some(stream);
             }
@@ -60,7 +68,11 @@ impl Pool {
             if idle.len() >= self.max_idle {
                 idle.remove(0);
             }
-            idle.push(Idle { stream, since: now });
+            idle.push(Idle {
+                stream,
+                since: now,
+                runtime: runtime(),
+            });
         }
         self.start_reaper();
     }
@@ -82,7 +94,7 @@ impl Pool {
         if self.reaping.swap(true, Ordering::AcqRel) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Ok(runtime) = Handle::try_current() else {
             self.reaping.store(false, Ordering::Release);
             return;
         };
@@ -102,6 +114,10 @@ impl Pool {
             }
         });
     }
+}
+
+fn runtime() -> Option<Id> {
+    Handle::try_current().ok().map(|h| h.id())
 }
 
 /// Drops the sockets idle for `keep` or longer (they are at the front).
@@ -163,5 +179,26 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(350)).await;
         assert_eq!(pool.len(), 0);
         assert!(pool.take().is_none());
+    }
+
+    #[test]
+    fn a_socket_goes_only_to_the_runtime_that_opened_it() {
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let (a, b) = (runtime(), runtime());
+        let pool = Pool::new(Duration::from_secs(4), 8);
+        let (listener, _server) = a.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (client, server) = pair(&listener).await;
+            pool.put(client);
+            (listener, server)
+        });
+        assert!(b.block_on(async { pool.take() }).is_none(), "another runtime's socket");
+        assert!(a.block_on(async { pool.take() }).is_some(), "its own runtime's socket");
+        drop(listener);
     }
 }
