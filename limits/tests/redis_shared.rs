@@ -6,12 +6,22 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{limiter, redis_config, RedisServer};
-use selfbrake_limits::{LimitError, OnStoreError, TenantLimits};
+use selfbrake_limits::{LimitError, LimitsConfig, OnStoreError, TenantLimits};
 
 const RATE_ONLY: TenantLimits = TenantLimits {
     requests_per_minute: Some(4),
     max_concurrent_requests: None,
 };
+
+/// These tests are about sharing, not outages: a store slow to answer on a
+/// loaded machine (the first call also connects and loads the scripts) is
+/// waited for, not taken for one that is down.
+fn shared(url: &str, lease_ttl_ms: u64) -> LimitsConfig {
+    LimitsConfig {
+        store_timeout_ms: 2_000,
+        ..redis_config(url, OnStoreError::Closed, lease_ttl_ms)
+    }
+}
 
 fn concurrent(n: u32) -> TenantLimits {
     TenantLimits {
@@ -23,7 +33,7 @@ fn concurrent(n: u32) -> TenantLimits {
 #[tokio::test]
 async fn two_replicas_share_requests_per_minute() {
     let redis = RedisServer::start();
-    let config = redis_config(&redis.url(), OnStoreError::Closed, 30_000);
+    let config = shared(&redis.url(), 30_000);
     let (a, b) = (limiter(&config), limiter(&config));
     // 4 per minute, taken alternately by the two replicas: 4 in all, not 8.
     for (i, replica) in [&a, &b, &a, &b].into_iter().enumerate() {
@@ -52,7 +62,7 @@ async fn two_replicas_share_requests_per_minute() {
 #[tokio::test]
 async fn two_replicas_share_max_concurrent_requests() {
     let redis = RedisServer::start();
-    let config = redis_config(&redis.url(), OnStoreError::Closed, 30_000);
+    let config = shared(&redis.url(), 30_000);
     let (a, b) = (limiter(&config), limiter(&config));
     let first = a.admit("acme", concurrent(3)).await.expect("1st");
     let _second = a.admit("acme", concurrent(3)).await.expect("2nd");
@@ -80,7 +90,7 @@ async fn two_replicas_share_max_concurrent_requests() {
 #[tokio::test]
 async fn a_held_lease_is_renewed_past_its_ttl() {
     let redis = RedisServer::start();
-    let config = redis_config(&redis.url(), OnStoreError::Closed, 600);
+    let config = shared(&redis.url(), 600);
     let (a, b) = (limiter(&config), limiter(&config));
     let _held = a.admit("acme", concurrent(1)).await.expect("first");
     // Three ttls later the slot is still held: its holder keeps renewing it.
@@ -96,7 +106,7 @@ async fn a_held_lease_is_renewed_past_its_ttl() {
 #[tokio::test]
 async fn a_crashed_replicas_slot_comes_back_after_the_lease_ttl() {
     let redis = RedisServer::start();
-    let config = redis_config(&redis.url(), OnStoreError::Closed, 600);
+    let config = shared(&redis.url(), 600);
     let survivor = limiter(&config);
     // The survivor holds one of the two slots for the whole test, so the
     // lease set stays alive: the crashed lease must lapse on its own.
