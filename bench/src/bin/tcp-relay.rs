@@ -1,6 +1,7 @@
 //! The floor for any proxy on a machine: a TCP relay that copies bytes
 //! between the client and the upstream with `tokio::io::copy_bidirectional`,
-//! on a default tokio runtime (as selfbrake's), parsing nothing. What it
+//! on a default tokio runtime (one worker per CPU; `TOKIO_WORKER_THREADS=1`
+//! gives it one, like selfbrake's default), parsing nothing. What it
 //! adds to latency and spends in CPU per token is what one socket read, one
 //! socket write and their wake-ups cost here, before any HTTP or SSE work.
 #![forbid(unsafe_code)]

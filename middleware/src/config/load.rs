@@ -106,4 +106,17 @@ mod tests {
         let err = Config::from_toml_str("[server]\nlisten = \"x\"\nlisen = 1\n").unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
     }
+
+    #[test]
+    fn serving_threads_default_to_one_and_are_bounded() {
+        let threads = |toml: &str| Config::from_toml_str(toml).map(|c| c.server.worker_threads);
+        assert_eq!(threads("").unwrap(), 1);
+        assert_eq!(threads("[server]\nworker_threads = 0\n").unwrap(), 0);
+        let many = Config::from_toml_str("[server]\nworker_threads = 5000\n").unwrap();
+        let issues = many.validate();
+        assert!(
+            issues.iter().any(|i| i.path == "server.worker_threads"),
+            "{issues:?}"
+        );
+    }
 }
