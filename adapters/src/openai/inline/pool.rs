@@ -197,8 +197,14 @@ mod tests {
             pool.put(client);
             (listener, server)
         });
-        assert!(b.block_on(async { pool.take() }).is_none(), "another runtime's socket");
-        assert!(a.block_on(async { pool.take() }).is_some(), "its own runtime's socket");
+        assert!(
+            b.block_on(async { pool.take() }).is_none(),
+            "another runtime's socket"
+        );
+        assert!(
+            a.block_on(async { pool.take() }).is_some(),
+            "its own runtime's socket"
+        );
         drop(listener);
     }
 }
