@@ -1,13 +1,15 @@
-//! Thread-per-core serving: one single-threaded runtime per serving thread,
-//! each accepting from the same listening socket and keeping what it
-//! accepted (the client connection, its upstream socket, their timers) on
-//! its own thread until the stream ends.
+//! Serving threads: each runs a single-threaded runtime of its own, accepts
+//! from the same listening socket, and keeps what it accepted (the client
+//! connection, its pooled upstream socket, their timers) on that thread
+//! until it closes.
 //!
-//! Why not tokio's work-stealing runtime: at a GPU's pace each token arrives
-//! on its own, and there every wake-up of a connection's task could wake a
-//! second worker to look for work to steal, then park it again. Nothing a
-//! stream does needs a second thread, and a connection that never moves
-//! keeps its state in one core's cache.
+//! Why: at a GPU's pace each token arrives on its own, and CPU per token is
+//! mostly paid per wake-up. One thread that wakes for many streams at once
+//! pays for fewer wake-ups than several that each wake for a few, so one
+//! serving thread is the default; two of these threads cost what tokio's
+//! work-stealing runtime with two workers did (docs/benchmarks.md, "Eighth
+//! pass"). More threads are there for replicas whose requests, not tokens,
+//! are the work: a stream never changes thread.
 //!
 //! ```no_run
 //! # async fn run(app: axum::Router) -> std::io::Result<()> {
