@@ -3,8 +3,8 @@
 //! connection, its pooled upstream socket, their timers) on that thread
 //! until it closes.
 //!
-//! Why: at a GPU's pace each token arrives on its own, and CPU per token is
-//! mostly paid per wake-up. One thread that wakes for many streams at once
+//! Why: at a GPU's pace each token arrives on its own, and much of the CPU
+//! per token is paid per wake-up. One thread that wakes for many streams at once
 //! pays for fewer wake-ups than several that each wake for a few, so one
 //! serving thread is the default; two of these threads cost what tokio's
 //! work-stealing runtime with two workers did (docs/benchmarks.md, "Eighth
