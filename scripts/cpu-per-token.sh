@@ -12,26 +12,14 @@
 # e.g. scripts/cpu-per-token.sh 3 "one||$T/release/selfbrake|" "relay||relay|"
 # Needs `cargo build --release -p selfbrake -p selfbrake-bench` first.
 set -eu
-T=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}/release
+S=$(cd "$(dirname "$0")" && pwd)
+T=${CARGO_TARGET_DIR:-$S/../target}/release
 ROUNDS=$1
 shift
 C=${CONC:-200}
 D=${DUR:-10}
 W=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
-cat >"$W/base.toml" <<T
-[server]
-listen = "127.0.0.1:18941"
-admin_listen = ""
-[backends.default]
-kind = "openai"
-base_url = "http://127.0.0.1:18940/v1"
-[policies.default]
-rules = [
-  { kind = "budget", max_reasoning_tokens = 1000000000 },
-  { kind = "convergence", repeats = 2 },
-]
-T
 "$T/fast-upstream" --listen 127.0.0.1:18940 --rate "${RATE:-50}" --tokens 200 >/dev/null 2>&1 &
 sleep 0.5
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -41,7 +29,11 @@ for _ in $(seq "$ROUNDS"); do
     if [ "$bin" = relay ]; then
       env $envs "$T/tcp-relay" --listen 127.0.0.1:18941 --upstream 127.0.0.1:18940 >/dev/null 2>&1 &
     else
-      awk -v x="$extra" '{print} /^\[server\]/ && x != "" {print x}' "$W/base.toml" >"$W/c.toml"
+      if [ -n "$extra" ]; then
+        "$S/idle-config.sh" 18941 18940 "$extra"
+      else
+        "$S/idle-config.sh" 18941 18940
+      fi >"$W/c.toml"
       env $envs "$bin" serve --config "$W/c.toml" >"$W/proxy.log" 2>&1 &
     fi
     P=$!

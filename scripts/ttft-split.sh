@@ -24,21 +24,7 @@ port="${TTFT_PORT:-18810}"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cat > "$work/config.toml" <<EOF
-[server]
-listen = "127.0.0.1:$((port + 1))"
-admin_listen = ""
-
-[backends.default]
-kind = "openai"
-base_url = "http://127.0.0.1:$port/v1"
-
-[policies.default]
-rules = [
-  { kind = "budget", max_reasoning_tokens = 1000000000 },
-  { kind = "convergence", repeats = 2 },
-]
-EOF
+scripts/idle-config.sh $((port + 1)) "$port" > "$work/config.toml"
 "$bin_dir/fast-upstream" --listen "127.0.0.1:$port" --rate 50 --tokens 200 > "$work/mock.log" 2>&1 &
 "$proxy" serve --config "$work/config.toml" > "$work/proxy.log" 2>&1 &
 proxy_pid=$!
