@@ -27,7 +27,7 @@ async fn streams_finish_after_sigterm(threads: usize, streams: usize) {
     .await;
     let upstream = mock.base_url();
     let mut served = Served::start(
-        &format!("shutdown-{threads}"),
+        "shutdown",
         |port| {
             format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_grace_ms = 10000\n\

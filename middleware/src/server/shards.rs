@@ -86,19 +86,21 @@ impl Shards {
     /// for them. A thread that ends before that (it failed, or panicked)
     /// stops the others too, and its error is the result.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let mut ended: FuturesUnordered<_> = self.ended.into_iter().collect();
+        let mut ended: FuturesUnordered<_> = self
+            .ended
+            .into_iter()
+            .map(|ended| async { ended.await.unwrap_or_else(|_| Err(panicked())) })
+            .collect();
         let early = tokio::select! {
             () = shutdown => None,
             first = ended.next() => first.map(|served| {
-                served.unwrap_or_else(|_| Err(panicked())).and_then(|()| {
-                    Err(io::Error::other("a serving thread stopped unasked"))
-                })
+                served.and_then(|()| Err(io::Error::other("a serving thread stopped unasked")))
             }),
         };
         self.stop.send_replace(true);
         let mut result = early.unwrap_or(Ok(()));
         while let Some(served) = ended.next().await {
-            if let (Ok(()), Err(e)) = (&result, served.unwrap_or_else(|_| Err(panicked()))) {
+            if let (Ok(()), Err(e)) = (&result, served) {
                 result = Err(e);
             }
         }

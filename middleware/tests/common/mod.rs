@@ -18,10 +18,12 @@ impl Served {
     /// own, starts `selfbrake serve` on it and waits until `/healthz`
     /// answers (10 s at most).
     pub async fn start(name: &str, config: impl FnOnce(u16) -> String, stderr: Stdio) -> Served {
-        let dir = std::env::temp_dir().join(format!("selfbrake-{name}-{}", std::process::id()));
+        let port = free_port();
+        // The port too: tests of one binary run at once, in one process.
+        let dir =
+            std::env::temp_dir().join(format!("selfbrake-{name}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("config.toml");
-        let port = free_port();
         std::fs::write(&path, config(port)).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_selfbrake"))
             .args(["serve", "--config"])
